@@ -1,0 +1,1 @@
+//! Integration tests and protocol vectors, one test binary.

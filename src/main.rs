@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("ppgd: being written");
+    std::process::exit(2);
+}

@@ -1,0 +1,290 @@
+//! The one catalogue of Prometheus metrics. Every name ppgd exposes is declared here and nowhere
+//! else; `dashboards/` may use only these names (a test checks it).
+//!
+//! Rules: `ppgd_` prefix, `_total` for counters, `_seconds` histograms in base units, and bounded
+//! label sets only (message type, PAP code, SMSC name, session index, command_status name, final
+//! state). Never a push-id, an address or an error text as a label.
+
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
+
+/// What kind of series a catalogue entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// (name, kind, labels, help) for every metric ppgd exposes.
+pub const CATALOGUE: &[(&str, Kind, &[&str], &str)] = &[
+    ("ppgd_build_info", Kind::Gauge, &["version"], "Always 1; the version label says which ppgd runs."),
+    ("ppgd_pap_requests_total", Kind::Counter, &["message"], "PAP requests received, by PAP message type."),
+    ("ppgd_pap_responses_total", Kind::Counter, &["message", "code"], "PAP answers sent, by message type and PAP result code."),
+    ("ppgd_pap_response_duration_seconds", Kind::Histogram, &["message"], "Time from request received to PAP answer sent (includes the durable store sync)."),
+    ("ppgd_http_rejections_total", Kind::Counter, &["status"], "HTTP-level refusals (401, 404, 405, 413, 503) before a PAP document was read."),
+    ("ppgd_pushes_accepted_total", Kind::Counter, &[], "Push recipients accepted (answered 1001), one per address."),
+    ("ppgd_pushes_finished_total", Kind::Counter, &["state"], "Push recipients that reached a final PAP message-state."),
+    ("ppgd_queue_depth", Kind::Gauge, &[], "Push recipients accepted and not yet final."),
+    ("ppgd_queue_oldest_age_seconds", Kind::Gauge, &[], "Age of the oldest push recipient not yet submitted."),
+    ("ppgd_push_submit_latency_seconds", Kind::Histogram, &[], "From accept to the last segment's submit_sm_resp."),
+    ("ppgd_push_delivery_latency_seconds", Kind::Histogram, &[], "From accept to the final delivery receipt."),
+    ("ppgd_push_segments", Kind::Histogram, &[], "SMS segments per push recipient."),
+    ("ppgd_smpp_session_bound", Kind::Gauge, &["smsc", "session"], "1 while the SMPP session is bound, else 0."),
+    ("ppgd_smpp_binds_total", Kind::Counter, &["smsc"], "Successful binds, first binds and rebinds."),
+    ("ppgd_smpp_bind_failures_total", Kind::Counter, &["smsc", "command_status"], "Binds refused by the SMSC (by command_status) or failed at the transport (status \"transport\")."),
+    ("ppgd_smpp_submit_sm_total", Kind::Counter, &["smsc", "session"], "submit_sm PDUs sent."),
+    ("ppgd_smpp_submit_sm_resp_total", Kind::Counter, &["smsc", "command_status"], "submit_sm_resp received, by command_status name."),
+    ("ppgd_smpp_window_in_use", Kind::Gauge, &["smsc", "session"], "Requests outstanding in the session window."),
+    ("ppgd_smpp_throttle_pauses_total", Kind::Counter, &["smsc"], "Pauses after ESME_RTHROTTLED or ESME_RMSGQFUL."),
+    ("ppgd_smpp_response_timeouts_total", Kind::Counter, &["smsc"], "Requests whose response did not come in time (they are retried)."),
+    ("ppgd_smpp_enquire_link_failures_total", Kind::Counter, &["smsc"], "enquire_link left unanswered; the session is dropped and rebound."),
+    ("ppgd_smpp_receipts_total", Kind::Counter, &["smsc", "state"], "Delivery receipts received, by message state."),
+    ("ppgd_smpp_receipts_malformed_total", Kind::Counter, &["smsc"], "deliver_sm receipts that could not be parsed."),
+    ("ppgd_smpp_receipts_unmatched_total", Kind::Counter, &["smsc"], "Receipts whose message_id matched no submitted segment."),
+    ("ppgd_notifications_total", Kind::Counter, &["outcome"], "Result notifications: sent, acknowledged, retried, failed."),
+    ("ppgd_store_commit_batch_size", Kind::Histogram, &[], "Writes grouped into one durable store commit."),
+    ("ppgd_store_commit_duration_seconds", Kind::Histogram, &[], "Time of one durable store commit (including the sync)."),
+];
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    300.0, 1800.0,
+];
+const SEGMENT_BUCKETS: &[f64] = &[1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 16.0, 32.0, 255.0];
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// All metric handles. Cheap to clone (the handles are reference counted).
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub pap_requests: IntCounterVec,
+    pub pap_responses: IntCounterVec,
+    pub pap_response_duration: HistogramVec,
+    pub http_rejections: IntCounterVec,
+    pub pushes_accepted: IntCounter,
+    pub pushes_finished: IntCounterVec,
+    pub queue_depth: IntGauge,
+    pub queue_oldest_age: IntGauge,
+    pub push_submit_latency: Histogram,
+    pub push_delivery_latency: Histogram,
+    pub push_segments: Histogram,
+    pub smpp_session_bound: IntGaugeVec,
+    pub smpp_binds: IntCounterVec,
+    pub smpp_bind_failures: IntCounterVec,
+    pub smpp_submit_sm: IntCounterVec,
+    pub smpp_submit_sm_resp: IntCounterVec,
+    pub smpp_window_in_use: IntGaugeVec,
+    pub smpp_throttle_pauses: IntCounterVec,
+    pub smpp_response_timeouts: IntCounterVec,
+    pub smpp_enquire_link_failures: IntCounterVec,
+    pub smpp_receipts: IntCounterVec,
+    pub smpp_receipts_malformed: IntCounterVec,
+    pub smpp_receipts_unmatched: IntCounterVec,
+    pub notifications: IntCounterVec,
+    pub store_commit_batch_size: Histogram,
+    pub store_commit_duration: Histogram,
+}
+
+fn entry(name: &str) -> (&'static str, &'static [&'static str], &'static str) {
+    let (n, _, labels, help) = CATALOGUE
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .unwrap_or_else(|| panic!("metric {name} is not in the catalogue"));
+    (n, labels, help)
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        macro_rules! reg {
+            ($m:expr) => {{
+                let m = $m.expect("metric definition is valid");
+                registry
+                    .register(Box::new(m.clone()))
+                    .expect("metric registered once");
+                m
+            }};
+        }
+        let counter_vec = |name: &str| {
+            let (n, labels, help) = entry(name);
+            IntCounterVec::new(Opts::new(n, help), labels)
+        };
+        let gauge_vec = |name: &str| {
+            let (n, labels, help) = entry(name);
+            IntGaugeVec::new(Opts::new(n, help), labels)
+        };
+        let histogram = |name: &str, buckets: &[f64]| {
+            let (n, _, help) = entry(name);
+            Histogram::with_opts(HistogramOpts::new(n, help).buckets(buckets.to_vec()))
+        };
+        let m = Metrics {
+            pap_requests: reg!(counter_vec("ppgd_pap_requests_total")),
+            pap_responses: reg!(counter_vec("ppgd_pap_responses_total")),
+            pap_response_duration: reg!({
+                let (n, labels, help) = entry("ppgd_pap_response_duration_seconds");
+                HistogramVec::new(
+                    HistogramOpts::new(n, help).buckets(LATENCY_BUCKETS.to_vec()),
+                    labels,
+                )
+            }),
+            http_rejections: reg!(counter_vec("ppgd_http_rejections_total")),
+            pushes_accepted: reg!({
+                let (n, _, help) = entry("ppgd_pushes_accepted_total");
+                IntCounter::new(n, help)
+            }),
+            pushes_finished: reg!(counter_vec("ppgd_pushes_finished_total")),
+            queue_depth: reg!({
+                let (n, _, help) = entry("ppgd_queue_depth");
+                IntGauge::new(n, help)
+            }),
+            queue_oldest_age: reg!({
+                let (n, _, help) = entry("ppgd_queue_oldest_age_seconds");
+                IntGauge::new(n, help)
+            }),
+            push_submit_latency: reg!(histogram("ppgd_push_submit_latency_seconds", LATENCY_BUCKETS)),
+            push_delivery_latency: reg!(histogram(
+                "ppgd_push_delivery_latency_seconds",
+                LATENCY_BUCKETS
+            )),
+            push_segments: reg!(histogram("ppgd_push_segments", SEGMENT_BUCKETS)),
+            smpp_session_bound: reg!(gauge_vec("ppgd_smpp_session_bound")),
+            smpp_binds: reg!(counter_vec("ppgd_smpp_binds_total")),
+            smpp_bind_failures: reg!(counter_vec("ppgd_smpp_bind_failures_total")),
+            smpp_submit_sm: reg!(counter_vec("ppgd_smpp_submit_sm_total")),
+            smpp_submit_sm_resp: reg!(counter_vec("ppgd_smpp_submit_sm_resp_total")),
+            smpp_window_in_use: reg!(gauge_vec("ppgd_smpp_window_in_use")),
+            smpp_throttle_pauses: reg!(counter_vec("ppgd_smpp_throttle_pauses_total")),
+            smpp_response_timeouts: reg!(counter_vec("ppgd_smpp_response_timeouts_total")),
+            smpp_enquire_link_failures: reg!(counter_vec("ppgd_smpp_enquire_link_failures_total")),
+            smpp_receipts: reg!(counter_vec("ppgd_smpp_receipts_total")),
+            smpp_receipts_malformed: reg!(counter_vec("ppgd_smpp_receipts_malformed_total")),
+            smpp_receipts_unmatched: reg!(counter_vec("ppgd_smpp_receipts_unmatched_total")),
+            notifications: reg!(counter_vec("ppgd_notifications_total")),
+            store_commit_batch_size: reg!(histogram("ppgd_store_commit_batch_size", BATCH_BUCKETS)),
+            store_commit_duration: reg!(histogram(
+                "ppgd_store_commit_duration_seconds",
+                LATENCY_BUCKETS
+            )),
+            registry: registry.clone(),
+        };
+        let build = reg!({
+            let (n, labels, help) = entry("ppgd_build_info");
+            IntGaugeVec::new(Opts::new(n, help), labels)
+        });
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        m
+    }
+
+    /// The text exposition format for `/metrics`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus::TextEncoder::new()
+            .encode_utf8(&self.registry.gather(), &mut out)
+            .expect("text encoding of gathered metrics cannot fail");
+        out
+    }
+
+    /// Handles for one SMPP session, with the label children resolved once (hot path).
+    pub fn smpp_session(&self, smsc: &str, session: usize) -> SessionMetrics {
+        let idx = session.to_string();
+        SessionMetrics {
+            smsc: smsc.to_string(),
+            bound: self.smpp_session_bound.with_label_values(&[smsc, &idx]),
+            submit_sm: self.smpp_submit_sm.with_label_values(&[smsc, &idx]),
+            window_in_use: self.smpp_window_in_use.with_label_values(&[smsc, &idx]),
+            binds: self.smpp_binds.with_label_values(&[smsc]),
+            throttle_pauses: self.smpp_throttle_pauses.with_label_values(&[smsc]),
+            response_timeouts: self.smpp_response_timeouts.with_label_values(&[smsc]),
+            enquire_link_failures: self.smpp_enquire_link_failures.with_label_values(&[smsc]),
+            receipts_malformed: self.smpp_receipts_malformed.with_label_values(&[smsc]),
+            all: self.clone(),
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Metric handles of one SMPP session.
+#[derive(Clone)]
+pub struct SessionMetrics {
+    pub smsc: String,
+    pub bound: IntGauge,
+    pub submit_sm: IntCounter,
+    pub window_in_use: IntGauge,
+    pub binds: IntCounter,
+    pub throttle_pauses: IntCounter,
+    pub response_timeouts: IntCounter,
+    pub enquire_link_failures: IntCounter,
+    pub receipts_malformed: IntCounter,
+    all: Metrics,
+}
+
+impl SessionMetrics {
+    /// A bind refused: `status` is the command_status name (bounded set) or "transport".
+    pub fn bind_failed(&self, status: &str) {
+        self.all
+            .smpp_bind_failures
+            .with_label_values(&[self.smsc.as_str(), status])
+            .inc();
+    }
+    /// A submit_sm_resp arrived with this command_status name.
+    pub fn submit_sm_resp(&self, status: &str) {
+        self.all
+            .smpp_submit_sm_resp
+            .with_label_values(&[self.smsc.as_str(), status])
+            .inc();
+    }
+    /// A delivery receipt arrived with this final state name (DELIVRD, UNDELIV, ...).
+    pub fn receipt(&self, state: &str) {
+        self.all
+            .smpp_receipts
+            .with_label_values(&[self.smsc.as_str(), state])
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_names_follow_the_conventions() {
+        for (name, kind, _, help) in CATALOGUE {
+            assert!(name.starts_with("ppgd_"), "{name}");
+            assert!(!help.is_empty(), "{name} has no help");
+            match kind {
+                Kind::Counter => assert!(name.ends_with("_total"), "{name}"),
+                Kind::Gauge | Kind::Histogram => assert!(!name.ends_with("_total"), "{name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_catalogue_entry_is_registered() {
+        let m = Metrics::new();
+        // Touch one child of each vector so that gather() shows every family.
+        let s = m.smpp_session("smsc1", 0);
+        s.bind_failed("ESME_RINVPASWD");
+        s.submit_sm_resp("ESME_ROK");
+        s.receipt("DELIVRD");
+        s.submit_sm.inc();
+        m.smpp_receipts_unmatched.with_label_values(&["smsc1"]).inc();
+        m.pap_requests.with_label_values(&["push-message"]).inc();
+        m.pap_responses.with_label_values(&["push-message", "1001"]).inc();
+        m.pap_response_duration.with_label_values(&["push-message"]).observe(0.001);
+        m.http_rejections.with_label_values(&["401"]).inc();
+        m.pushes_finished.with_label_values(&["delivered"]).inc();
+        m.notifications.with_label_values(&["sent"]).inc();
+        let text = m.render();
+        for (name, ..) in CATALOGUE {
+            assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing from /metrics");
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Small pure helpers shared by several codecs.
+
+pub mod datetime;
+
+pub use datetime::{DateTimeError, UtcTime};
