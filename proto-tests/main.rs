@@ -1,1 +1,4 @@
-//! Integration tests and protocol vectors, one test binary.
+//! Integration tests and protocol vectors, one test binary (one link step on 2 cores).
+//! Each codec and layer has its own module file here.
+
+mod vectors;

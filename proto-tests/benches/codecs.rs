@@ -1,1 +1,14 @@
-fn main() {}
+//! Criterion benchmarks of the pure codecs. Each codec has its own file.
+//! Run: `cargo bench --bench codecs`.
+
+use criterion::{criterion_group, criterion_main};
+
+#[path = "bench_sms.rs"]
+mod bench_sms;
+#[path = "bench_pap.rs"]
+mod bench_pap;
+#[path = "bench_wbxml.rs"]
+mod bench_wbxml;
+
+criterion_group!(benches, bench_sms::benches, bench_pap::benches, bench_wbxml::benches);
+criterion_main!(benches);
