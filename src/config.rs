@@ -546,3 +546,84 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &[(&str, &str)] = &[
+        ("config/ppgd.toml", include_str!("../config/ppgd.toml")),
+        ("config/demo.toml", include_str!("../config/demo.toml")),
+    ];
+
+    #[test]
+    fn every_shipped_config_loads() {
+        for (name, text) in SHIPPED {
+            let cfg = Config::from_toml(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!cfg.smsc.is_empty(), "{name} has no SMSC");
+            assert!(!cfg.pap.pi.is_empty(), "{name} has no PI");
+        }
+        let demo = Config::from_toml(SHIPPED[1].1).unwrap();
+        assert!(demo.sim.enabled);
+        assert_eq!(demo.sim.latency, Duration::from_millis(5));
+    }
+
+    #[test]
+    fn the_full_example_shows_every_default() {
+        // ppgd.toml documents the defaults: loading it must give what Default gives, except the
+        // example PI, SMSC and the values it sets on purpose.
+        let cfg = Config::from_toml(SHIPPED[0].1).unwrap();
+        let d = Config::default();
+        assert_eq!(cfg.pap.listen, d.pap.listen);
+        assert_eq!(cfg.pap.body_limit, d.pap.body_limit);
+        assert_eq!(cfg.store.lease, d.store.lease);
+        assert_eq!(cfg.store.retention, d.store.retention);
+        assert_eq!(cfg.store.queue_limit, d.store.queue_limit);
+        assert_eq!(cfg.dispatch.retry_max, d.dispatch.retry_max);
+        assert_eq!(cfg.dispatch.receipt_timeout, d.dispatch.receipt_timeout);
+        assert_eq!(cfg.notify.give_up_after, d.notify.give_up_after);
+        let s = &cfg.smsc[0];
+        let sd = SmscConfig::default();
+        assert_eq!(s.enquire_link, sd.enquire_link);
+        assert_eq!(s.response_timeout, sd.response_timeout);
+        assert_eq!(s.retry_deadline, sd.retry_deadline);
+        assert_eq!(s.data_coding, sd.data_coding);
+        assert_eq!(s.carriage, sd.carriage);
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_that_names_it() {
+        for (name, text) in SHIPPED {
+            for (table, key) in [("[pap]", "listenn"), ("[store]", "pathh"), ("[[smsc]]", "windoww"), ("[sim]", "latencyy")] {
+                let injected = text.replacen(table, &format!("{table}\n{key} = 1"), 1);
+                if injected == *text {
+                    continue;
+                }
+                let err = Config::from_toml(&injected).expect_err(name).to_string();
+                assert!(err.contains(key), "{name}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let base = SHIPPED[0].1;
+        let cases = [
+            ("window = 10", "window = 0", "smsc[0].window"),
+            ("system_id = \"wapgw\"", "system_id = \"\"", "smsc[0].system_id"),
+            ("max_segments = 10", "max_segments = 300", "smsc[0].max_segments"),
+            ("allow_prefixes = [\"+49\"]", "allow_prefixes = [\"49\"]", "pap.pi[0].allow_prefixes"),
+            ("path = \"/wappush\"", "path = \"wappush\"", "pap.path"),
+        ];
+        for (from, to, key) in cases {
+            let text = base.replacen(from, to, 1);
+            assert!(text != base, "case {key} did not apply");
+            let err = Config::from_toml(&text).expect_err(key).to_string();
+            assert!(err.starts_with(key), "{key}: {err}");
+        }
+        let route = format!("{base}\n[[route]]\nprefix = \"+49\"\nsmsc = [\"nope\"]\n");
+        assert!(Config::from_toml(&route).unwrap_err().to_string().contains("route[0].smsc"));
+        let pg = base.replacen("backend = \"embedded\"", "backend = \"postgres\"", 1);
+        assert!(Config::from_toml(&pg).unwrap_err().to_string().contains("store.url"));
+    }
+}

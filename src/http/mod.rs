@@ -1,1 +1,4 @@
-//! (being written)
+//! The PAP listener (being written).
+
+pub mod auth;
+pub mod ops;
