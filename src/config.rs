@@ -428,12 +428,16 @@ pub enum ConfigError {
 impl Config {
     /// Loads a config file, then `PPGD_` environment variables (`PPGD_PAP__LISTEN=...`), then validates.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Self::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(Toml::file_exact(path)))
+        Self::from_figment(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::file_exact(path)),
+        )
     }
 
     /// The same from TOML text (tests, `config check -`).
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        Self::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)))
+        Self::from_figment(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)),
+        )
     }
 
     fn from_figment(f: Figment) -> Result<Config, ConfigError> {
@@ -462,10 +466,16 @@ impl Config {
         let mut users = std::collections::HashSet::new();
         for (i, pi) in self.pap.pi.iter().enumerate() {
             if pi.username.is_empty() || pi.password.is_empty() {
-                return bad(format!("pap.pi[{i}]"), "username and password must not be empty");
+                return bad(
+                    format!("pap.pi[{i}]"),
+                    "username and password must not be empty",
+                );
             }
             if !users.insert(pi.username.as_str()) {
-                return bad(format!("pap.pi[{i}].username"), "is used by two PI accounts");
+                return bad(
+                    format!("pap.pi[{i}].username"),
+                    "is used by two PI accounts",
+                );
             }
             if let Some(prefixes) = &pi.allow_prefixes {
                 for p in prefixes {
@@ -478,13 +488,16 @@ impl Config {
                 }
             }
             if let Some(rate) = pi.rate
-                && !(rate > 0.0)
+                && (rate.is_nan() || rate <= 0.0)
             {
                 return bad(format!("pap.pi[{i}].rate"), "must be greater than 0");
             }
         }
         if self.store.backend == StoreBackend::Postgres && self.store.url.is_none() {
-            return bad("store.url".into(), "is required when store.backend = \"postgres\"");
+            return bad(
+                "store.url".into(),
+                "is required when store.backend = \"postgres\"",
+            );
         }
         if self.store.batch_max == 0 {
             return bad("store.batch_max".into(), "must be at least 1");
@@ -496,10 +509,16 @@ impl Config {
                 return bad(key("name"), "must be non-empty and unique");
             }
             if s.system_id.is_empty() || s.system_id.len() > 15 {
-                return bad(key("system_id"), "must be 1 to 15 characters (SMPP 3.4 §5.2.1)");
+                return bad(
+                    key("system_id"),
+                    "must be 1 to 15 characters (SMPP 3.4 §5.2.1)",
+                );
             }
             if s.password.len() > 8 {
-                return bad(key("password"), "must be at most 8 characters (SMPP 3.4 §5.2.2)");
+                return bad(
+                    key("password"),
+                    "must be at most 8 characters (SMPP 3.4 §5.2.2)",
+                );
             }
             if s.sessions == 0 {
                 return bad(key("sessions"), "must be at least 1");
@@ -518,7 +537,7 @@ impl Config {
             }
             for (k, r) in [("rate", s.rate), ("session_rate", s.session_rate)] {
                 if let Some(r) = r
-                    && !(r > 0.0)
+                    && (r.is_nan() || r <= 0.0)
                 {
                     return bad(key(k), "must be greater than 0");
                 }
@@ -533,12 +552,20 @@ impl Config {
             }
             for s in &r.smsc {
                 if !names.contains(s.as_str()) {
-                    return bad(format!("route[{i}].smsc"), &format!("names no [[smsc]] called {s:?}"));
+                    return bad(
+                        format!("route[{i}].smsc"),
+                        &format!("names no [[smsc]] called {s:?}"),
+                    );
                 }
             }
         }
-        if !(0.0..=1.0).contains(&self.sim.throttle_ratio) || !(0.0..=1.0).contains(&self.sim.drop_ratio) {
-            return bad("sim".into(), "throttle_ratio and drop_ratio are fractions from 0 to 1");
+        if !(0.0..=1.0).contains(&self.sim.throttle_ratio)
+            || !(0.0..=1.0).contains(&self.sim.drop_ratio)
+        {
+            return bad(
+                "sim".into(),
+                "throttle_ratio and drop_ratio are fractions from 0 to 1",
+            );
         }
         if self.dispatch.concurrency == 0 {
             return bad("dispatch.concurrency".into(), "must be at least 1");
@@ -594,7 +621,12 @@ mod tests {
     #[test]
     fn an_unknown_key_is_an_error_that_names_it() {
         for (name, text) in SHIPPED {
-            for (table, key) in [("[pap]", "listenn"), ("[store]", "pathh"), ("[[smsc]]", "windoww"), ("[sim]", "latencyy")] {
+            for (table, key) in [
+                ("[pap]", "listenn"),
+                ("[store]", "pathh"),
+                ("[[smsc]]", "windoww"),
+                ("[sim]", "latencyy"),
+            ] {
                 let injected = text.replacen(table, &format!("{table}\n{key} = 1"), 1);
                 if injected == *text {
                     continue;
@@ -610,9 +642,21 @@ mod tests {
         let base = SHIPPED[0].1;
         let cases = [
             ("window = 10", "window = 0", "smsc[0].window"),
-            ("system_id = \"wapgw\"", "system_id = \"\"", "smsc[0].system_id"),
-            ("max_segments = 10", "max_segments = 300", "smsc[0].max_segments"),
-            ("allow_prefixes = [\"+49\"]", "allow_prefixes = [\"49\"]", "pap.pi[0].allow_prefixes"),
+            (
+                "system_id = \"wapgw\"",
+                "system_id = \"\"",
+                "smsc[0].system_id",
+            ),
+            (
+                "max_segments = 10",
+                "max_segments = 300",
+                "smsc[0].max_segments",
+            ),
+            (
+                "allow_prefixes = [\"+49\"]",
+                "allow_prefixes = [\"49\"]",
+                "pap.pi[0].allow_prefixes",
+            ),
             ("path = \"/wappush\"", "path = \"wappush\"", "pap.path"),
         ];
         for (from, to, key) in cases {
@@ -622,8 +666,18 @@ mod tests {
             assert!(err.starts_with(key), "{key}: {err}");
         }
         let route = format!("{base}\n[[route]]\nprefix = \"+49\"\nsmsc = [\"nope\"]\n");
-        assert!(Config::from_toml(&route).unwrap_err().to_string().contains("route[0].smsc"));
+        assert!(
+            Config::from_toml(&route)
+                .unwrap_err()
+                .to_string()
+                .contains("route[0].smsc")
+        );
         let pg = base.replacen("backend = \"embedded\"", "backend = \"postgres\"", 1);
-        assert!(Config::from_toml(&pg).unwrap_err().to_string().contains("store.url"));
+        assert!(
+            Config::from_toml(&pg)
+                .unwrap_err()
+                .to_string()
+                .contains("store.url")
+        );
     }
 }

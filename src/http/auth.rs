@@ -89,16 +89,47 @@ mod tests {
 
     #[test]
     fn checks_credentials_and_source() {
-        let pis = [pi("a", "mmsc", "secret", &["127.0.0.0/8"]), pi("b", "other", "pw", &[])];
+        let pis = [
+            pi("a", "mmsc", "secret", &["127.0.0.0/8"]),
+            pi("b", "other", "pw", &[]),
+        ];
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
         let far: IpAddr = "192.0.2.7".parse().unwrap();
-        assert_eq!(authenticate(&pis, Some(&basic("mmsc", "secret")), lo).unwrap().name, "a");
-        assert_eq!(authenticate(&pis, Some(&basic("other", "pw")), far).unwrap().name, "b");
-        assert_eq!(authenticate(&pis, None, lo).unwrap_err(), AuthError::Missing);
-        assert_eq!(authenticate(&pis, Some("Bearer x"), lo).unwrap_err(), AuthError::Malformed);
-        assert_eq!(authenticate(&pis, Some("Basic !!!"), lo).unwrap_err(), AuthError::Malformed);
-        assert_eq!(authenticate(&pis, Some(&basic("mmsc", "wrong")), lo).unwrap_err(), AuthError::BadCredentials);
-        assert_eq!(authenticate(&pis, Some(&basic("mmsc", "secret")), far).unwrap_err(), AuthError::SourceNotAllowed { pi: "a".into(), ip: far });
+        assert_eq!(
+            authenticate(&pis, Some(&basic("mmsc", "secret")), lo)
+                .unwrap()
+                .name,
+            "a"
+        );
+        assert_eq!(
+            authenticate(&pis, Some(&basic("other", "pw")), far)
+                .unwrap()
+                .name,
+            "b"
+        );
+        assert_eq!(
+            authenticate(&pis, None, lo).unwrap_err(),
+            AuthError::Missing
+        );
+        assert_eq!(
+            authenticate(&pis, Some("Bearer x"), lo).unwrap_err(),
+            AuthError::Malformed
+        );
+        assert_eq!(
+            authenticate(&pis, Some("Basic !!!"), lo).unwrap_err(),
+            AuthError::Malformed
+        );
+        assert_eq!(
+            authenticate(&pis, Some(&basic("mmsc", "wrong")), lo).unwrap_err(),
+            AuthError::BadCredentials
+        );
+        assert_eq!(
+            authenticate(&pis, Some(&basic("mmsc", "secret")), far).unwrap_err(),
+            AuthError::SourceNotAllowed {
+                pi: "a".into(),
+                ip: far
+            }
+        );
         assert!(destination_allowed(&pis[0], "+4917012345"));
         assert!(!destination_allowed(&pis[0], "+4417012345"));
     }

@@ -30,7 +30,10 @@ pub fn router(metrics: Metrics, ready: Readiness) -> Router {
 
 async fn metrics_text(State(s): State<OpsState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         s.metrics.render(),
     )
         .into_response()
@@ -39,6 +42,10 @@ async fn metrics_text(State(s): State<OpsState>) -> Response {
 async fn readyz(State(s): State<OpsState>) -> Response {
     match (s.ready)() {
         Ok(()) => (StatusCode::OK, "ready\n".to_string()).into_response(),
-        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")).into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response(),
     }
 }
