@@ -602,7 +602,7 @@ fn rules() -> Vec<Rule> {
         if lines[i].trim_start().starts_with('#') {
             continue;
         }
-        if let Some(name) = yaml_value(&lines, i, "- alert").or(yaml_value(&lines, i, "alert")) {
+        if let Some(name) = yaml_value(&lines, i, "alert") {
             rules.push(Rule {
                 alert: name,
                 ..Rule::default()
@@ -831,4 +831,214 @@ fn promtool_accepts_the_exposition() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// deploy/: the Prometheus config, the systemd unit and the Dockerfile (Docker cannot run here,
+// so the Dockerfile is checked by reading it against the config it deploys).
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn promtool_checks_the_prometheus_config() {
+    let text = read("deploy/prometheus.yml");
+    assert!(
+        text.contains("job_name: ppgd"),
+        "PpgdInstanceDown matches up{{job=\"ppgd\"}}: the scrape job must be named ppgd"
+    );
+    if let Some(out) = promtool(
+        &["check", "config", "prometheus.yml"],
+        None,
+        &root().join("deploy"),
+    ) {
+        assert_success(&out, "promtool check config deploy/prometheus.yml");
+    }
+}
+
+/// `KEY=value` directives of a systemd unit (all of them, in order).
+fn unit_directives(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#') && !l.starts_with('[') && !l.is_empty())
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn seconds(v: &str) -> u64 {
+    let v = v.trim();
+    v.strip_suffix("min")
+        .map(|m| m.parse::<u64>().expect("minutes") * 60)
+        .or_else(|| v.strip_suffix('s').map(|s| s.parse().expect("seconds")))
+        .unwrap_or_else(|| v.parse().expect("a systemd time span in s or min"))
+}
+
+/// The env overrides `PPGD_SECTION__KEY=value` as the TOML they stand for; loading it proves the
+/// keys exist (the config denies unknown fields) and the values parse.
+fn env_as_toml(vars: &[(String, String)]) -> String {
+    let mut toml = String::new();
+    for (k, v) in vars {
+        let path = k
+            .strip_prefix("PPGD_")
+            .expect("a PPGD_ variable")
+            .to_lowercase();
+        let (section, key) = path.split_once("__").expect("PPGD_SECTION__KEY");
+        toml.push_str(&format!("[{section}]\n{key} = {v:?}\n"));
+    }
+    toml
+}
+
+#[test]
+fn systemd_unit_runs_serve_hardened_with_a_drain_long_enough() {
+    let text = read("deploy/ppgd.service");
+    let d = unit_directives(&text);
+    let get = |k: &str| {
+        d.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("ppgd.service has no {k}="))
+    };
+    assert_eq!(
+        get("ExecStart"),
+        "/usr/local/bin/ppgd serve --config /etc/ppgd/ppgd.toml"
+    );
+    let user = get("User");
+    assert!(!user.is_empty() && user != "root", "User={user}");
+    for (k, v) in [
+        ("Restart", "on-failure"),
+        ("KillSignal", "SIGTERM"),
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+    ] {
+        assert_eq!(get(k), v, "{k}");
+    }
+    assert!(get("LimitNOFILE").parse::<u64>().is_ok_and(|n| n >= 4096));
+    // The store must be in the one writable place ProtectSystem=strict leaves.
+    let state = format!("/var/lib/{}", get("StateDirectory"));
+    let env: Vec<(String, String)> = d
+        .iter()
+        .filter(|(k, _)| k == "Environment")
+        .filter_map(|(_, v)| v.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert!(
+        env.contains(&("PPGD_STORE__PATH".to_string(), state.clone())),
+        "PPGD_STORE__PATH must be {state}"
+    );
+    ppgd::config::Config::from_toml(&env_as_toml(&env))
+        .expect("the unit's environment is valid config");
+    // SIGTERM drains the windows (response_timeout) then unbinds (shutdown_timeout).
+    let smsc = ppgd::config::SmscConfig::default();
+    let drain = (smsc.response_timeout + smsc.shutdown_timeout).as_secs();
+    let stop = seconds(get("TimeoutStopSec"));
+    assert!(
+        stop > drain,
+        "TimeoutStopSec={stop}s does not cover the default drain of {drain}s"
+    );
+
+    // systemd's own parser, with ExecStart pointed at the binary this test run built.
+    let unit = text.replace("/usr/local/bin/ppgd", env!("CARGO_BIN_EXE_ppgd"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ppgd.service");
+    std::fs::write(&path, unit).expect("write");
+    match Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+    {
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // Lines about other units (the host's own) are not ours to fix.
+            let ours: Vec<&str> = stderr
+                .lines()
+                .filter(|l| l.contains("ppgd.service"))
+                .collect();
+            assert!(
+                out.status.success() && ours.is_empty(),
+                "systemd-analyze verify:\n{stderr}"
+            );
+        }
+        Err(e) => eprintln!("NOTICE: systemd-analyze not runnable ({e}), unit syntax not verified"),
+    }
+}
+
+#[test]
+fn dockerfile_matches_the_config_it_deploys() {
+    let text = read("deploy/Dockerfile");
+    // Join continuation lines, drop comments.
+    let joined = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("\\\n", " ");
+    let instrs: Vec<(&str, &str)> = joined
+        .lines()
+        .filter_map(|l| l.trim().split_once(' '))
+        .collect();
+    let all = |k: &'static str| {
+        instrs
+            .iter()
+            .filter(move |(i, _)| *i == k)
+            .map(|(_, a)| a.trim())
+    };
+    let froms: Vec<&str> = all("FROM").collect();
+    assert_eq!(froms.len(), 2, "multi-stage: a builder and a runtime");
+    assert!(
+        froms[0].starts_with("rust:1.95") && froms[0].ends_with(" AS builder"),
+        "{}",
+        froms[0]
+    );
+    assert_eq!(froms[1], "debian:bookworm-slim");
+    assert!(
+        all("RUN").any(|r| r.contains("cargo build --release --locked")),
+        "cargo build --release --locked"
+    );
+    let user = all("USER").next_back().expect("a USER");
+    assert!(
+        !user.starts_with("root") && !user.starts_with("0"),
+        "USER {user}"
+    );
+    assert!(
+        all("VOLUME").any(|v| v.contains("/var/lib/ppgd")),
+        "VOLUME for the store"
+    );
+    assert_eq!(all("STOPSIGNAL").next(), Some("SIGTERM"));
+    assert_eq!(
+        all("CMD").next_back(),
+        Some(r#"["serve", "--config", "/etc/ppgd/ppgd.toml"]"#)
+    );
+
+    // ENV overrides: valid config keys, and the ports they listen on are the EXPOSEd ones.
+    let env: Vec<(String, String)> = all("ENV")
+        .flat_map(|e| e.split_whitespace())
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let cfg = ppgd::config::Config::from_toml(&env_as_toml(&env))
+        .expect("the image's environment is valid config");
+    assert_eq!(cfg.store.path, Path::new("/var/lib/ppgd"));
+    let pap = cfg.pap.listen;
+    let metrics = cfg.metrics.listen.expect("metrics listener in the image");
+    assert!(
+        pap.ip().is_unspecified() && metrics.ip().is_unspecified(),
+        "a container listens on all interfaces"
+    );
+    // The image keeps the ports of the defaults, so the docs and the scrape config hold.
+    assert_eq!(pap.port(), ppgd::config::PapConfig::default().listen.port());
+    assert_eq!(
+        Some(metrics.port()),
+        ppgd::config::MetricsConfig::default()
+            .listen
+            .map(|a| a.port())
+    );
+    let exposed: Vec<u16> = all("EXPOSE")
+        .flat_map(|e| e.split_whitespace())
+        .map(|p| p.parse().expect("a port"))
+        .collect();
+    assert_eq!(exposed, vec![pap.port(), metrics.port()]);
+    let health = all("HEALTHCHECK").next().expect("a HEALTHCHECK");
+    assert!(
+        health.contains(&format!("http://127.0.0.1:{}/healthz", metrics.port())),
+        "HEALTHCHECK must hit /healthz on the metrics listener: {health}"
+    );
 }
