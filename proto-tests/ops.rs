@@ -659,6 +659,7 @@ fn alerts_are_complete_and_use_only_catalogue_metrics() {
         "PpgdSmppThrottlingSustained",
         "PpgdNotificationsFailing",
         "PpgdInstanceDown",
+        "PpgdSmscRejectsSubmits",
     ] {
         assert!(rules.iter().any(|r| r.alert == needed), "no alert {needed}");
     }
