@@ -91,8 +91,9 @@ fn is_ident(c: char) -> bool {
 }
 
 /// A small PromQL scanner: enough to find selectors and grouping labels in the expressions we
-/// write (Grafana `$variables` included). Anything it does not understand is an error, so that
-/// a check cannot pass by skipping what it failed to read.
+/// write (Grafana `$variables` included). Malformed matchers, unterminated strings and bare
+/// `{..}` selectors are errors rather than skipped, so a check cannot pass on what it failed to
+/// read; the full grammar is promtool's job (`promtool_parses_every_dashboard_expression`).
 fn parse_expr(expr: &str) -> Result<Uses, String> {
     let s: Vec<char> = expr.chars().collect();
     let mut uses = Uses::default();
