@@ -3,3 +3,4 @@
 
 mod ops;
 mod vectors;
+mod sms;

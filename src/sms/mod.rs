@@ -72,3 +72,16 @@ pub struct Segment {
     /// source_port / destination_port TLVs to send (Carriage::SarTlv and MessagePayload).
     pub ports_tlv: Option<Ports>,
 }
+
+pub mod dissect;
+pub mod reassemble;
+pub mod segment;
+pub mod udh;
+
+pub use dissect::{DissectError, UserData, dissect_user_data};
+pub use reassemble::{Fragment, Progress, Reassembled, Reassembler, ReassemblyError};
+pub use segment::{
+    MAX_MESSAGE_PAYLOAD, MAX_SINGLE_PAYLOAD, PAYLOAD_PER_SEGMENT_8, PAYLOAD_PER_SEGMENT_16,
+    SegmentError, segment, segment_count,
+};
+pub use udh::{Concat, InformationElement, UdhError, UserDataHeader, split_user_data};
