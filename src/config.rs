@@ -428,12 +428,16 @@ pub enum ConfigError {
 impl Config {
     /// Loads a config file, then `PPGD_` environment variables (`PPGD_PAP__LISTEN=...`), then validates.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Self::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(Toml::file_exact(path)))
+        Self::from_figment(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::file_exact(path)),
+        )
     }
 
     /// The same from TOML text (tests, `config check -`).
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        Self::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)))
+        Self::from_figment(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)),
+        )
     }
 
     fn from_figment(f: Figment) -> Result<Config, ConfigError> {
@@ -462,10 +466,16 @@ impl Config {
         let mut users = std::collections::HashSet::new();
         for (i, pi) in self.pap.pi.iter().enumerate() {
             if pi.username.is_empty() || pi.password.is_empty() {
-                return bad(format!("pap.pi[{i}]"), "username and password must not be empty");
+                return bad(
+                    format!("pap.pi[{i}]"),
+                    "username and password must not be empty",
+                );
             }
             if !users.insert(pi.username.as_str()) {
-                return bad(format!("pap.pi[{i}].username"), "is used by two PI accounts");
+                return bad(
+                    format!("pap.pi[{i}].username"),
+                    "is used by two PI accounts",
+                );
             }
             if let Some(prefixes) = &pi.allow_prefixes {
                 for p in prefixes {
@@ -484,7 +494,10 @@ impl Config {
             }
         }
         if self.store.backend == StoreBackend::Postgres && self.store.url.is_none() {
-            return bad("store.url".into(), "is required when store.backend = \"postgres\"");
+            return bad(
+                "store.url".into(),
+                "is required when store.backend = \"postgres\"",
+            );
         }
         if self.store.batch_max == 0 {
             return bad("store.batch_max".into(), "must be at least 1");
@@ -496,10 +509,16 @@ impl Config {
                 return bad(key("name"), "must be non-empty and unique");
             }
             if s.system_id.is_empty() || s.system_id.len() > 15 {
-                return bad(key("system_id"), "must be 1 to 15 characters (SMPP 3.4 §5.2.1)");
+                return bad(
+                    key("system_id"),
+                    "must be 1 to 15 characters (SMPP 3.4 §5.2.1)",
+                );
             }
             if s.password.len() > 8 {
-                return bad(key("password"), "must be at most 8 characters (SMPP 3.4 §5.2.2)");
+                return bad(
+                    key("password"),
+                    "must be at most 8 characters (SMPP 3.4 §5.2.2)",
+                );
             }
             if s.sessions == 0 {
                 return bad(key("sessions"), "must be at least 1");
@@ -533,12 +552,20 @@ impl Config {
             }
             for s in &r.smsc {
                 if !names.contains(s.as_str()) {
-                    return bad(format!("route[{i}].smsc"), &format!("names no [[smsc]] called {s:?}"));
+                    return bad(
+                        format!("route[{i}].smsc"),
+                        &format!("names no [[smsc]] called {s:?}"),
+                    );
                 }
             }
         }
-        if !(0.0..=1.0).contains(&self.sim.throttle_ratio) || !(0.0..=1.0).contains(&self.sim.drop_ratio) {
-            return bad("sim".into(), "throttle_ratio and drop_ratio are fractions from 0 to 1");
+        if !(0.0..=1.0).contains(&self.sim.throttle_ratio)
+            || !(0.0..=1.0).contains(&self.sim.drop_ratio)
+        {
+            return bad(
+                "sim".into(),
+                "throttle_ratio and drop_ratio are fractions from 0 to 1",
+            );
         }
         if self.dispatch.concurrency == 0 {
             return bad("dispatch.concurrency".into(), "must be at least 1");

@@ -88,7 +88,10 @@ mod tests {
         let mut d = Dissection::new();
         d.nest("WSP Push", |d| {
             d.field("TID", "0x01");
-            d.field("Content-Location", "http://mmsc.example/a-very-long-url-that-is-never-cut");
+            d.field(
+                "Content-Location",
+                "http://mmsc.example/a-very-long-url-that-is-never-cut",
+            );
         });
         assert_eq!(
             d.to_string(),

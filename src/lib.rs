@@ -27,20 +27,20 @@
 //! | [`app`] | io | wiring and graceful shutdown for `ppgd serve` |
 //! | [`util`] | pure | UTC timestamps in the formats PAP, SI and SMPP use |
 
-pub mod pap;
-pub mod wsp;
-pub mod mms;
-pub mod wbxml;
-pub mod sms;
+pub mod app;
 pub mod compile;
+pub mod config;
 pub mod decode;
-pub mod smpp;
-pub mod store;
 pub mod dispatch;
 pub mod http;
-pub mod notify;
-pub mod sim;
-pub mod config;
 pub mod metrics;
-pub mod app;
+pub mod mms;
+pub mod notify;
+pub mod pap;
+pub mod sim;
+pub mod smpp;
+pub mod sms;
+pub mod store;
 pub mod util;
+pub mod wbxml;
+pub mod wsp;

@@ -20,38 +20,173 @@ pub enum Kind {
 
 /// (name, kind, labels, help) for every metric ppgd exposes.
 pub const CATALOGUE: &[(&str, Kind, &[&str], &str)] = &[
-    ("ppgd_build_info", Kind::Gauge, &["version"], "Always 1; the version label says which ppgd runs."),
-    ("ppgd_pap_requests_total", Kind::Counter, &["message"], "PAP requests received, by PAP message type."),
-    ("ppgd_pap_responses_total", Kind::Counter, &["message", "code"], "PAP answers sent, by message type and PAP result code."),
-    ("ppgd_pap_response_duration_seconds", Kind::Histogram, &["message"], "Time from request received to PAP answer sent (includes the durable store sync)."),
-    ("ppgd_http_rejections_total", Kind::Counter, &["status"], "HTTP-level refusals (401, 404, 405, 413, 503) before a PAP document was read."),
-    ("ppgd_pushes_accepted_total", Kind::Counter, &[], "Push recipients accepted (answered 1001), one per address."),
-    ("ppgd_pushes_finished_total", Kind::Counter, &["state"], "Push recipients that reached a final PAP message-state."),
-    ("ppgd_queue_depth", Kind::Gauge, &[], "Push recipients accepted and not yet final."),
-    ("ppgd_queue_oldest_age_seconds", Kind::Gauge, &[], "Age of the oldest push recipient not yet submitted."),
-    ("ppgd_push_submit_latency_seconds", Kind::Histogram, &[], "From accept to the last segment's submit_sm_resp."),
-    ("ppgd_push_delivery_latency_seconds", Kind::Histogram, &[], "From accept to the final delivery receipt."),
-    ("ppgd_push_segments", Kind::Histogram, &[], "SMS segments per push recipient."),
-    ("ppgd_smpp_session_bound", Kind::Gauge, &["smsc", "session"], "1 while the SMPP session is bound, else 0."),
-    ("ppgd_smpp_binds_total", Kind::Counter, &["smsc"], "Successful binds, first binds and rebinds."),
-    ("ppgd_smpp_bind_failures_total", Kind::Counter, &["smsc", "command_status"], "Binds refused by the SMSC (by command_status) or failed at the transport (status \"transport\")."),
-    ("ppgd_smpp_submit_sm_total", Kind::Counter, &["smsc", "session"], "submit_sm PDUs sent."),
-    ("ppgd_smpp_submit_sm_resp_total", Kind::Counter, &["smsc", "command_status"], "submit_sm_resp received, by command_status name."),
-    ("ppgd_smpp_window_in_use", Kind::Gauge, &["smsc", "session"], "Requests outstanding in the session window."),
-    ("ppgd_smpp_throttle_pauses_total", Kind::Counter, &["smsc"], "Pauses after ESME_RTHROTTLED or ESME_RMSGQFUL."),
-    ("ppgd_smpp_response_timeouts_total", Kind::Counter, &["smsc"], "Requests whose response did not come in time (they are retried)."),
-    ("ppgd_smpp_enquire_link_failures_total", Kind::Counter, &["smsc"], "enquire_link left unanswered; the session is dropped and rebound."),
-    ("ppgd_smpp_receipts_total", Kind::Counter, &["smsc", "state"], "Delivery receipts received, by message state."),
-    ("ppgd_smpp_receipts_malformed_total", Kind::Counter, &["smsc"], "deliver_sm receipts that could not be parsed."),
-    ("ppgd_smpp_receipts_unmatched_total", Kind::Counter, &["smsc"], "Receipts whose message_id matched no submitted segment."),
-    ("ppgd_notifications_total", Kind::Counter, &["outcome"], "Result notifications: sent, acknowledged, retried, failed."),
-    ("ppgd_store_commit_batch_size", Kind::Histogram, &[], "Writes grouped into one durable store commit."),
-    ("ppgd_store_commit_duration_seconds", Kind::Histogram, &[], "Time of one durable store commit (including the sync)."),
+    (
+        "ppgd_build_info",
+        Kind::Gauge,
+        &["version"],
+        "Always 1; the version label says which ppgd runs.",
+    ),
+    (
+        "ppgd_pap_requests_total",
+        Kind::Counter,
+        &["message"],
+        "PAP requests received, by PAP message type.",
+    ),
+    (
+        "ppgd_pap_responses_total",
+        Kind::Counter,
+        &["message", "code"],
+        "PAP answers sent, by message type and PAP result code.",
+    ),
+    (
+        "ppgd_pap_response_duration_seconds",
+        Kind::Histogram,
+        &["message"],
+        "Time from request received to PAP answer sent (includes the durable store sync).",
+    ),
+    (
+        "ppgd_http_rejections_total",
+        Kind::Counter,
+        &["status"],
+        "HTTP-level refusals (401, 404, 405, 413, 503) before a PAP document was read.",
+    ),
+    (
+        "ppgd_pushes_accepted_total",
+        Kind::Counter,
+        &[],
+        "Push recipients accepted (answered 1001), one per address.",
+    ),
+    (
+        "ppgd_pushes_finished_total",
+        Kind::Counter,
+        &["state"],
+        "Push recipients that reached a final PAP message-state.",
+    ),
+    (
+        "ppgd_queue_depth",
+        Kind::Gauge,
+        &[],
+        "Push recipients accepted and not yet final.",
+    ),
+    (
+        "ppgd_queue_oldest_age_seconds",
+        Kind::Gauge,
+        &[],
+        "Age of the oldest push recipient not yet submitted.",
+    ),
+    (
+        "ppgd_push_submit_latency_seconds",
+        Kind::Histogram,
+        &[],
+        "From accept to the last segment's submit_sm_resp.",
+    ),
+    (
+        "ppgd_push_delivery_latency_seconds",
+        Kind::Histogram,
+        &[],
+        "From accept to the final delivery receipt.",
+    ),
+    (
+        "ppgd_push_segments",
+        Kind::Histogram,
+        &[],
+        "SMS segments per push recipient.",
+    ),
+    (
+        "ppgd_smpp_session_bound",
+        Kind::Gauge,
+        &["smsc", "session"],
+        "1 while the SMPP session is bound, else 0.",
+    ),
+    (
+        "ppgd_smpp_binds_total",
+        Kind::Counter,
+        &["smsc"],
+        "Successful binds, first binds and rebinds.",
+    ),
+    (
+        "ppgd_smpp_bind_failures_total",
+        Kind::Counter,
+        &["smsc", "command_status"],
+        "Binds refused by the SMSC (by command_status) or failed at the transport (status \"transport\").",
+    ),
+    (
+        "ppgd_smpp_submit_sm_total",
+        Kind::Counter,
+        &["smsc", "session"],
+        "submit_sm PDUs sent.",
+    ),
+    (
+        "ppgd_smpp_submit_sm_resp_total",
+        Kind::Counter,
+        &["smsc", "command_status"],
+        "submit_sm_resp received, by command_status name.",
+    ),
+    (
+        "ppgd_smpp_window_in_use",
+        Kind::Gauge,
+        &["smsc", "session"],
+        "Requests outstanding in the session window.",
+    ),
+    (
+        "ppgd_smpp_throttle_pauses_total",
+        Kind::Counter,
+        &["smsc"],
+        "Pauses after ESME_RTHROTTLED or ESME_RMSGQFUL.",
+    ),
+    (
+        "ppgd_smpp_response_timeouts_total",
+        Kind::Counter,
+        &["smsc"],
+        "Requests whose response did not come in time (they are retried).",
+    ),
+    (
+        "ppgd_smpp_enquire_link_failures_total",
+        Kind::Counter,
+        &["smsc"],
+        "enquire_link left unanswered; the session is dropped and rebound.",
+    ),
+    (
+        "ppgd_smpp_receipts_total",
+        Kind::Counter,
+        &["smsc", "state"],
+        "Delivery receipts received, by message state.",
+    ),
+    (
+        "ppgd_smpp_receipts_malformed_total",
+        Kind::Counter,
+        &["smsc"],
+        "deliver_sm receipts that could not be parsed.",
+    ),
+    (
+        "ppgd_smpp_receipts_unmatched_total",
+        Kind::Counter,
+        &["smsc"],
+        "Receipts whose message_id matched no submitted segment.",
+    ),
+    (
+        "ppgd_notifications_total",
+        Kind::Counter,
+        &["outcome"],
+        "Result notifications: sent, acknowledged, retried, failed.",
+    ),
+    (
+        "ppgd_store_commit_batch_size",
+        Kind::Histogram,
+        &[],
+        "Writes grouped into one durable store commit.",
+    ),
+    (
+        "ppgd_store_commit_duration_seconds",
+        Kind::Histogram,
+        &[],
+        "Time of one durable store commit (including the sync).",
+    ),
 ];
 
 const LATENCY_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-    300.0, 1800.0,
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 300.0, 1800.0,
 ];
 const SEGMENT_BUCKETS: &[f64] = &[1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 16.0, 32.0, 255.0];
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
@@ -144,7 +279,10 @@ impl Metrics {
                 let (n, _, help) = entry("ppgd_queue_oldest_age_seconds");
                 IntGauge::new(n, help)
             }),
-            push_submit_latency: reg!(histogram("ppgd_push_submit_latency_seconds", LATENCY_BUCKETS)),
+            push_submit_latency: reg!(histogram(
+                "ppgd_push_submit_latency_seconds",
+                LATENCY_BUCKETS
+            )),
             push_delivery_latency: reg!(histogram(
                 "ppgd_push_delivery_latency_seconds",
                 LATENCY_BUCKETS
@@ -275,16 +413,25 @@ mod tests {
         s.submit_sm_resp("ESME_ROK");
         s.receipt("DELIVRD");
         s.submit_sm.inc();
-        m.smpp_receipts_unmatched.with_label_values(&["smsc1"]).inc();
+        m.smpp_receipts_unmatched
+            .with_label_values(&["smsc1"])
+            .inc();
         m.pap_requests.with_label_values(&["push-message"]).inc();
-        m.pap_responses.with_label_values(&["push-message", "1001"]).inc();
-        m.pap_response_duration.with_label_values(&["push-message"]).observe(0.001);
+        m.pap_responses
+            .with_label_values(&["push-message", "1001"])
+            .inc();
+        m.pap_response_duration
+            .with_label_values(&["push-message"])
+            .observe(0.001);
         m.http_rejections.with_label_values(&["401"]).inc();
         m.pushes_finished.with_label_values(&["delivered"]).inc();
         m.notifications.with_label_values(&["sent"]).inc();
         let text = m.render();
         for (name, ..) in CATALOGUE {
-            assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing from /metrics");
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} missing from /metrics"
+            );
         }
     }
 }

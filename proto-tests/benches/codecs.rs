@@ -3,12 +3,17 @@
 
 use criterion::{criterion_group, criterion_main};
 
-#[path = "bench_sms.rs"]
-mod bench_sms;
 #[path = "bench_pap.rs"]
 mod bench_pap;
+#[path = "bench_sms.rs"]
+mod bench_sms;
 #[path = "bench_wbxml.rs"]
 mod bench_wbxml;
 
-criterion_group!(benches, bench_sms::benches, bench_pap::benches, bench_wbxml::benches);
+criterion_group!(
+    benches,
+    bench_sms::benches,
+    bench_pap::benches,
+    bench_wbxml::benches
+);
 criterion_main!(benches);

@@ -114,6 +114,44 @@ impl MmsPdu {
         })
     }
 
+    /// Re-encodes the fields (each value in the form its registry kind names) and the body. Used
+    /// for PDUs we build; a PI's PDU is forwarded as received, never re-encoded.
+    pub fn encode(&self) -> Vec<u8> {
+        use crate::wsp::primitives::*;
+        let mut out = Vec::new();
+        for h in &self.headers {
+            if let FieldValue::Application { name, value } = &h.value {
+                put_token_text(&mut out, name);
+                put_text_string(&mut out, value);
+                continue;
+            }
+            out.push(h.code);
+            let kind = registry::field(h.code).map(|f| f.kind);
+            match &h.value {
+                FieldValue::Text(t) if kind == Some(Kind::MessageClass) => {
+                    put_token_text(&mut out, t)
+                }
+                FieldValue::Text(t) => put_text_string(&mut out, t),
+                FieldValue::EncodedString(s) => put_encoded_string(&mut out, s),
+                FieldValue::Integer(n) if kind == Some(Kind::LongInteger) => {
+                    put_long_integer(&mut out, *n)
+                }
+                FieldValue::Integer(n) => put_integer_value(&mut out, *n),
+                FieldValue::Token(t) => out.push(*t),
+                FieldValue::Version(v) => put_version(&mut out, v),
+                FieldValue::From(f) => f.encode_into(&mut out),
+                FieldValue::Time(t) => t.encode_into(&mut out),
+                FieldValue::ContentType(ct) => ct.encode_into(&mut out),
+                FieldValue::Raw(r) => out.extend_from_slice(r),
+                FieldValue::Application { .. } => {}
+            }
+        }
+        if let Some(b) = &self.body {
+            out.extend_from_slice(b);
+        }
+        out
+    }
+
     /// The first value of a field.
     pub fn get(&self, code: u8) -> Option<&FieldValue> {
         self.headers

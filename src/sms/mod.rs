@@ -16,7 +16,9 @@ pub const MAX_USER_DATA: usize = 140;
 pub const MAX_SEGMENTS: usize = 255;
 
 /// How concatenation and the application ports travel to the SMSC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Carriage {
     /// Our own UDH in short_message: port IE 0x05 plus concatenation IE 0x00 (8-bit reference).

@@ -237,7 +237,12 @@ pub trait PushStore: Send + Sync + 'static {
 
     /// Leases up to `limit` due recipients: pending, not submitted, not leased (or lease run
     /// out), `deliver_after` and next attempt time reached; ordered by priority then age.
-    fn lease_due(&self, now: UtcTime, limit: usize, lease_until: UtcTime) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
+    fn lease_due(
+        &self,
+        now: UtcTime,
+        limit: usize,
+        lease_until: UtcTime,
+    ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
 
     /// Every segment was accepted by `smsc`. When `confirmed` the recipient waits for receipts
     /// (correlation rows are written); otherwise it becomes final `delivered` (1000).
@@ -251,7 +256,13 @@ pub trait PushStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<FinalEvent>, StoreError>> + Send;
 
     /// A transient failure: the lease is released and the recipient comes due again at `retry_at`.
-    fn record_retry(&self, recipient_id: i64, retry_at: UtcTime, desc: &str, now: UtcTime) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn record_retry(
+        &self,
+        recipient_id: i64,
+        retry_at: UtcTime,
+        desc: &str,
+        now: UtcTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A final failure (permanent status, retry deadline passed, expired at submit time).
     fn record_final(
@@ -264,24 +275,54 @@ pub trait PushStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<FinalEvent>, StoreError>> + Send;
 
     /// A delivery receipt; durable before the SMPP layer acknowledges it.
-    fn record_receipt(&self, receipt: ReceiptUpdate, now: UtcTime) -> impl Future<Output = Result<ReceiptMatch, StoreError>> + Send;
+    fn record_receipt(
+        &self,
+        receipt: ReceiptUpdate,
+        now: UtcTime,
+    ) -> impl Future<Output = Result<ReceiptMatch, StoreError>> + Send;
 
     /// Pending, unsubmitted, unleased recipients past deliver-before become `expired`; submitted
     /// confirmed recipients older than `receipt_deadline` become `timeout`.
-    fn expire_due(&self, now: UtcTime, receipt_deadline: UtcTime) -> impl Future<Output = Result<Vec<FinalEvent>, StoreError>> + Send;
+    fn expire_due(
+        &self,
+        now: UtcTime,
+        receipt_deadline: UtcTime,
+    ) -> impl Future<Output = Result<Vec<FinalEvent>, StoreError>> + Send;
 
     /// statusquery: None when the push-id is unknown. `addresses` empty = every recipient.
-    fn status(&self, push_id: &str, addresses: &[String]) -> impl Future<Output = Result<Option<Vec<RecipientStatus>>, StoreError>> + Send;
+    fn status(
+        &self,
+        push_id: &str,
+        addresses: &[String],
+    ) -> impl Future<Output = Result<Option<Vec<RecipientStatus>>, StoreError>> + Send;
 
     /// cancel-message: None when the push-id is unknown. Cancels recipients not yet submitted and
     /// not leased; `addresses` empty = every recipient.
-    fn cancel(&self, push_id: &str, addresses: &[String], now: UtcTime) -> impl Future<Output = Result<Option<Vec<CancelOutcome>>, StoreError>> + Send;
+    fn cancel(
+        &self,
+        push_id: &str,
+        addresses: &[String],
+        now: UtcTime,
+    ) -> impl Future<Output = Result<Option<Vec<CancelOutcome>>, StoreError>> + Send;
 
     /// Result notifications due now.
-    fn notifications_due(&self, now: UtcTime, limit: usize, lease_until: UtcTime) -> impl Future<Output = Result<Vec<Notification>, StoreError>> + Send;
+    fn notifications_due(
+        &self,
+        now: UtcTime,
+        limit: usize,
+        lease_until: UtcTime,
+    ) -> impl Future<Output = Result<Vec<Notification>, StoreError>> + Send;
     /// The PI acknowledged (or we gave up, `delivered = false`): the notification is removed.
-    fn notification_done(&self, id: i64, delivered: bool) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn notification_retry(&self, id: i64, retry_at: UtcTime) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn notification_done(
+        &self,
+        id: i64,
+        delivered: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn notification_retry(
+        &self,
+        id: i64,
+        retry_at: UtcTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn queue_stats(&self) -> impl Future<Output = Result<QueueStats, StoreError>> + Send;
 

@@ -137,7 +137,15 @@ impl UtcTime {
             });
         }
         let n = |a: usize, b: usize| text[a..b].parse::<u32>().unwrap_or(0);
-        Self::checked(text, n(0, 4), n(4, 6), n(6, 8), n(8, 10), n(10, 12), n(12, 14))
+        Self::checked(
+            text,
+            n(0, 4),
+            n(4, 6),
+            n(6, 8),
+            n(8, 10),
+            n(10, 12),
+            n(12, 14),
+        )
     }
 
     fn checked(
@@ -215,13 +223,18 @@ mod tests {
 
     #[test]
     fn known_instants() {
-        assert_eq!(UtcTime::parse_pap("1970-01-01T00:00:00Z").unwrap(), UtcTime(0));
+        assert_eq!(
+            UtcTime::parse_pap("1970-01-01T00:00:00Z").unwrap(),
+            UtcTime(0)
+        );
         assert_eq!(
             UtcTime::parse_pap("1999-06-25T15:23:15Z").unwrap().0,
             930_324_195
         );
         assert_eq!(
-            UtcTime::parse_pap("2000-02-29t00:00:00z").unwrap().format_pap(),
+            UtcTime::parse_pap("2000-02-29t00:00:00z")
+                .unwrap()
+                .format_pap(),
             "2000-02-29T00:00:00Z"
         );
     }

@@ -245,6 +245,14 @@ impl<'a> Reader<'a> {
     /// Char-set (Integer-value; Any-charset `80` is 0) + Text-string.
     pub fn encoded_string(&mut self, what: &'static str) -> Result<EncodedString, WspError> {
         match self.peek() {
+            // `00` is the empty Text-string; a Value-length of 0 could not hold the charset.
+            Some(0) => {
+                self.pos += 1;
+                Ok(EncodedString {
+                    charset: None,
+                    text: Vec::new(),
+                })
+            }
             Some(b) if b <= LENGTH_QUOTE => {
                 let len = self.value_length(what)?;
                 let mut sub = self.sub(len, what)?;
