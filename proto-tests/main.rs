@@ -1,6 +1,8 @@
 //! Integration tests and protocol vectors, one test binary (one link step on 2 cores).
 //! Each codec and layer has its own module file here.
 
+mod mms;
 mod ops;
-mod vectors;
 mod sms;
+mod vectors;
+mod wsp;
