@@ -2,7 +2,8 @@
 //!
 //! Encoder choices (digest §4.1–4.4): WBXML version 1.2, public id `05`, charset UTF-8 (`6A`), an
 //! empty string table, all text as STR_I, dates as OPAQUE BCD (WAP-167 §8.2.2), href with the
-//! longest prefix token and the `.com/`-style value tokens. Attributes are written in the order
+//! longest prefix token and the `.com/`-style value tokens, which (like libwbxml 0.11.8) are also
+//! substituted inside si-id and class values. Attributes are written in the order
 //! href, si-id, action, created, si-expires, which reproduces the Kannel user-guide vector.
 
 use super::tables::SI;
@@ -323,12 +324,18 @@ impl ServiceIndication {
         self.validate()?;
         let mut w = Writer::new(0x02, SI.public_id, super::token::CHARSET_UTF8);
         w.tag(0, 0x05, false, true); // <si>
-        w.tag(0, 0x06, true, !self.text.is_empty()); // <indication
+        // The attribute flag only when there are attributes: libwbxml rejects an empty list.
+        let has_attrs = self.href.is_some()
+            || self.si_id.is_some()
+            || self.action.is_some()
+            || self.created.is_some()
+            || self.si_expires.is_some();
+        w.tag(0, 0x06, has_attrs, !self.text.is_empty()); // <indication
         if let Some(h) = &self.href {
             SI.write_attr(&mut w, INDICATION, "href", h, true)?;
         }
         if let Some(s) = &self.si_id {
-            SI.write_attr(&mut w, INDICATION, "si-id", s, false)?;
+            SI.write_attr(&mut w, INDICATION, "si-id", s, true)?;
         }
         if let Some(a) = self.action {
             SI.write_attr(&mut w, INDICATION, "action", a.as_str(), false)?;
@@ -348,7 +355,9 @@ impl ServiceIndication {
                 w.opaque(&octets);
             }
         }
-        w.end(); // attribute list
+        if has_attrs {
+            w.end(); // attribute list
+        }
         if !self.text.is_empty() {
             w.str_i(&self.text);
             w.end(); // </indication>
@@ -357,7 +366,7 @@ impl ServiceIndication {
             w.tag(0, 0x07, false, true); // <info>
             for item in &self.info {
                 w.tag(0, 0x08, true, !item.text.is_empty());
-                SI.write_attr(&mut w, ITEM, "class", &item.class, false)?;
+                SI.write_attr(&mut w, ITEM, "class", &item.class, true)?;
                 w.end();
                 if !item.text.is_empty() {
                     w.str_i(&item.text);

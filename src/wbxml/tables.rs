@@ -151,7 +151,9 @@ impl Table {
     }
 
     /// Writes one attribute: the start token, then the rest of the value, with the
-    /// attribute-value tokens substituted when `url_tokens` is set (href and uri values).
+    /// attribute-value tokens substituted when `url_tokens` is set (every string value: libwbxml
+    /// 0.11.8 substitutes them in si-id too; only action values, wholly in their start token,
+    /// are written without).
     pub fn write_attr(
         &self,
         w: &mut Writer,
