@@ -5,4 +5,5 @@ mod mms;
 mod ops;
 mod sms;
 mod vectors;
+mod wbxml;
 mod wsp;
