@@ -3,6 +3,7 @@
 
 mod mms;
 mod ops;
+mod pap;
 mod sms;
 mod vectors;
 mod wbxml;
