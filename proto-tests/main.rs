@@ -1,4 +1,5 @@
 //! Integration tests and protocol vectors, one test binary (one link step on 2 cores).
 //! Each codec and layer has its own module file here.
 
+mod store;
 mod vectors;
