@@ -458,6 +458,17 @@ pub mod cases {
                 "ESME_RINVDSTADR".to_string()
             )
         );
+        // Pending is not an outcome: refused, and nothing of it is stored.
+        s.insert_push(push("q", &["1"], t(0))).await.unwrap();
+        let q = lease_ids(&s, t(1)).await[0];
+        assert!(
+            s.record_final(q, MessageState::Pending, 1001, "not final", t(2))
+                .await
+                .is_err()
+        );
+        let (state, _, desc) = state_of(&s, "q", "1").await;
+        assert_eq!(state, MessageState::Pending);
+        assert_ne!(desc, "not final");
         assert!(
             s.record_final(999_999, MessageState::Expired, 4000, "x", t(3))
                 .await

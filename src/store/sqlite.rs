@@ -6,10 +6,20 @@
 //! once (one fsync for the whole batch: group commit) and only then answers each caller. While
 //! one batch syncs, the next one queues up, so the batch size follows the load by itself.
 //!
+//! Metrics: `store_commit_batch_size` observes the commands of each batch,
+//! `store_commit_duration` the time from BEGIN to the end of COMMIT (the commands and the sync:
+//! what the batch's callers wait for). The writer also sets `queue_depth` after each commit.
+//!
 //! Reads (`status`, the oldest-unsubmitted part of `queue_stats`) use separate read connections
-//! on `spawn_blocking`: WAL lets them run beside the writer, so a statusquery never waits for
-//! the writer's fsync. `queue_stats().depth` is the writer's in-memory counter as of the last
-//! commit (O(1)).
+//! on `spawn_blocking`: WAL lets them run beside the writer. Routed through the writer, a
+//! statusquery would wait for the batch in progress and its fsync (one `insert_push/1` commit,
+//! see BENCHMARKS.md); on a read connection it costs a few tens of microseconds. Reads see every
+//! commit answered before they start. `queue_stats().depth` is the writer's in-memory counter as
+//! of the last commit (O(1)).
+//!
+//! If a batch's BEGIN or COMMIT fails (I/O error, disk full), every command of the batch is
+//! answered with `Backend` and nothing of it is stored; the depth counter is recounted from the
+//! file.
 //!
 //! Two processes never share one store: `open` takes an exclusive lock on `ppgd.lock` held for
 //! the store's life. Because of that lock, leases found at open belong to a dead process and are
@@ -85,9 +95,43 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// A command for the writer: runs inside the batch transaction and returns the answer to send
-/// once the batch is committed.
-type Command = Box<dyn FnOnce(&mut Writer) -> Reply + Send>;
+/// A command for the writer.
+trait WriteCommand: Send {
+    /// Runs inside the batch transaction; returns the answer to send once the batch committed.
+    fn run(self: Box<Self>, w: &mut Writer) -> Reply;
+    /// The batch could not even begin: answer without running.
+    fn refuse(self: Box<Self>, why: &str);
+}
+type Command = Box<dyn WriteCommand>;
+
+/// One write method's call: its body and where its answer goes.
+struct Call<F, T> {
+    body: F,
+    answer: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<F, T> WriteCommand for Call<F, T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Writer) -> Result<T, StoreError> + Send + 'static,
+{
+    fn run(self: Box<Self>, w: &mut Writer) -> Reply {
+        let Call { body, answer } = *self;
+        let result = w.in_savepoint(body);
+        Box::new(move |commit_error: Option<&str>| {
+            let out = match commit_error {
+                None => result,
+                Some(e) => Err(StoreError::Backend(format!("store commit failed: {e}"))),
+            };
+            let _ = answer.send(out);
+        })
+    }
+    fn refuse(self: Box<Self>, why: &str) {
+        let _ = self.answer.send(Err(StoreError::Backend(format!(
+            "cannot begin a store transaction: {why}"
+        ))));
+    }
+}
 /// Sends a command's answer; gets the commit's outcome (an error replaces every answer).
 type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
 
@@ -258,16 +302,7 @@ impl SqliteStore {
         F: FnOnce(&mut Writer) -> Result<T, StoreError> + Send + 'static,
     {
         let (answer, wait) = oneshot::channel();
-        let cmd: Command = Box::new(move |w: &mut Writer| {
-            let result = w.in_savepoint(f);
-            Box::new(move |commit_error: Option<&str>| {
-                let out = match commit_error {
-                    None => result,
-                    Some(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
-                };
-                let _ = answer.send(out);
-            })
-        });
+        let cmd: Command = Box::new(Call { body: f, answer });
         let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
         tx.send(cmd).map_err(|_| StoreError::Closed)?;
         wait.await.map_err(|_| StoreError::Closed)?
@@ -324,9 +359,10 @@ fn writer_loop(
         let depth_before = w.depth;
         let begin = w.conn.execute_batch("BEGIN IMMEDIATE");
         let replies: Vec<Reply> = match &begin {
-            Ok(()) => batch.drain(..).map(|c| c(&mut w)).collect(),
-            Err(_) => {
-                batch.clear();
+            Ok(()) => batch.drain(..).map(|c| c.run(&mut w)).collect(),
+            Err(e) => {
+                let why = e.to_string();
+                batch.drain(..).for_each(|c| c.refuse(&why));
                 Vec::new()
             }
         };
@@ -627,7 +663,7 @@ impl Writer {
         // wait counts from the submission (updated_at is set then and not moved by receipts).
         let timed_out: Vec<i64> = {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT id FROM recipient INDEXED BY recipient_due
+                "SELECT id FROM recipient INDEXED BY recipient_waiting
                  WHERE state = 'pending' AND submitted = 1 AND updated_at < ?1
                  ORDER BY id",
             )?;
@@ -776,6 +812,12 @@ impl Writer {
         desc: &str,
         now: UtcTime,
     ) -> Result<Option<FinalEvent>, StoreError> {
+        if !state.is_final() {
+            return Err(StoreError::Backend(format!(
+                "recipient {recipient_id}: {} is not a final state",
+                state.as_str()
+            )));
+        }
         let changed = self
             .conn
             .prepare_cached(
@@ -784,7 +826,7 @@ impl Writer {
                  WHERE id = ?1 AND state = 'pending'",
             )?
             .execute(params![recipient_id, state.as_str(), code, desc, now.0])?;
-        if changed == 0 || !state.is_final() {
+        if changed == 0 {
             return Ok(None);
         }
         self.depth = self.depth.saturating_sub(1);

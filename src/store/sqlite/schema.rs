@@ -25,6 +25,8 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
 ///   due recipient (the queue may hold a million).
 /// - `recipient.next_attempt_at` starts at deliver-after (or received_at): a recipient is never
 ///   leased before its deliver-after time.
+/// - `recipient_waiting` finds submitted recipients whose receipt is overdue (`updated_at` is
+///   the submission time while a confirmed recipient waits).
 /// - `push.final_at` is set when the push's last recipient becomes final; retention counts from it.
 const V1: &str = r#"
 CREATE TABLE push (
@@ -65,7 +67,7 @@ CREATE TABLE recipient (
 );
 CREATE INDEX recipient_push ON recipient (push);
 CREATE INDEX recipient_lease ON recipient (state, submitted, priority, received_at);
-CREATE INDEX recipient_due ON recipient (state, submitted, next_attempt_at);
+CREATE INDEX recipient_waiting ON recipient (state, submitted, updated_at);
 
 CREATE TABLE segment (
     recipient   INTEGER NOT NULL REFERENCES recipient (id) ON DELETE CASCADE,
