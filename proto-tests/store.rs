@@ -380,18 +380,25 @@ pub mod cases {
     }
 
     pub async fn receipt_outcomes_map_to_states<H: Harness>(h: &H) {
+        // digest §6.5; `rejected` is a PAP 2.x state only (digest §1.6).
         let cases = [
-            (ReceiptOutcome::Expired, MessageState::Expired),
-            (ReceiptOutcome::Undeliverable, MessageState::Undeliverable),
-            (ReceiptOutcome::Rejected, MessageState::Undeliverable),
-            (ReceiptOutcome::Deleted, MessageState::Undeliverable),
-            (ReceiptOutcome::Unknown, MessageState::Unknown),
+            ("2.0", ReceiptOutcome::Expired, MessageState::Expired),
+            (
+                "2.0",
+                ReceiptOutcome::Undeliverable,
+                MessageState::Undeliverable,
+            ),
+            ("2.0", ReceiptOutcome::Rejected, MessageState::Rejected),
+            ("1.0", ReceiptOutcome::Rejected, MessageState::Undeliverable),
+            ("2.0", ReceiptOutcome::Deleted, MessageState::Undeliverable),
+            ("2.0", ReceiptOutcome::Unknown, MessageState::Unknown),
         ];
         let s = h.open(100);
-        for (i, (outcome, state)) in cases.into_iter().enumerate() {
+        for (i, (pap_version, outcome, state)) in cases.into_iter().enumerate() {
             let pid = format!("p{i}");
             let mut p = push(&pid, &["1"], t(0));
             p.confirmed = true;
+            p.pap_version = pap_version.to_string();
             s.insert_push(p).await.unwrap();
             let id = lease_ids(&s, t(1)).await[0];
             let mid = format!("m{i}");
@@ -399,12 +406,17 @@ pub mod cases {
                 .await
                 .unwrap();
             match s
-                .record_receipt(receipt("smsc1", &mid, outcome, "x"), t(3))
+                .record_receipt(receipt("smsc1", &mid, outcome, "stat:ZZZ err:042"), t(3))
                 .await
                 .unwrap()
             {
                 ReceiptMatch::Final(ev) => {
-                    assert_eq!((ev.state, ev.code), (state, 4000), "{outcome:?}");
+                    assert_eq!(
+                        (ev.state, ev.code),
+                        (state, 4000),
+                        "{pap_version} {outcome:?}"
+                    );
+                    assert!(ev.desc.contains("stat:ZZZ err:042"), "{}", ev.desc);
                 }
                 other => panic!("{outcome:?}: expected Final, got {other:?}"),
             }

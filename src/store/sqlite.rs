@@ -33,14 +33,15 @@
 //! | Delivered (all segments) | delivered | 1000 |
 //! | Undeliverable | undeliverable | 4000 |
 //! | Expired | expired | 4000 |
-//! | Rejected | undeliverable | 4000 |
+//! | Rejected | rejected (PAP 2.x push) / undeliverable (PAP 1.0, which has no `rejected`) | 4000 |
 //! | Deleted | undeliverable | 4000 |
 //! | Unknown | unknown | 4000 |
 //! | Intermediate | nothing changes | — |
 //!
-//! `Deleted` (SMPP DELETED: the SMSC deleted the message, e.g. by an operator) is reported as
-//! undeliverable, not cancelled: PAP `cancelled` answers a cancel-message the PI sent
-//! (WAP-247 §9.14.1), and here nobody asked; the SMSC's text is kept in desc.
+//! This is the recommendation of protocol-digest §6.5 (PAP defines no SMPP mapping). `Deleted`
+//! (SMPP DELETED) is reported as undeliverable, not cancelled: ppgd cancels only recipients not
+//! yet submitted and never sends cancel_sm, so a deletion is the SMSC's (or its operator's) doing,
+//! not the PI's cancel-message; the SMSC's text is kept in desc.
 
 #[path = "sqlite/schema.rs"]
 pub mod schema;
@@ -602,7 +603,21 @@ impl Writer {
             ReceiptOutcome::Expired => ("expired", MessageState::Expired),
             ReceiptOutcome::Undeliverable => ("undeliverable", MessageState::Undeliverable),
             ReceiptOutcome::Deleted => ("deleted", MessageState::Undeliverable),
-            ReceiptOutcome::Rejected => ("rejected", MessageState::Undeliverable),
+            ReceiptOutcome::Rejected => {
+                let pap_version: String = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT p.pap_version FROM recipient r JOIN push p ON p.id = r.push
+                         WHERE r.id = ?1",
+                    )?
+                    .query_row(params![recipient_id], |r| r.get(0))?;
+                // `rejected` exists in PAP 2.x only (digest §1.6).
+                if pap_version.starts_with('1') {
+                    ("rejected", MessageState::Undeliverable)
+                } else {
+                    ("rejected", MessageState::Rejected)
+                }
+            }
             ReceiptOutcome::Unknown => ("unknown", MessageState::Unknown),
         };
         self.conn
