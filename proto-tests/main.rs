@@ -5,6 +5,7 @@ mod mms;
 mod ops;
 mod pap;
 mod sms;
+mod store;
 mod vectors;
 mod wbxml;
 mod wsp;

@@ -1,0 +1,978 @@
+//! The durable store: ONE backend-generic suite (`cases`, instantiated per backend by
+//! `store_suite!`), then the tests only the embedded SQLite backend can have (reopen, lock file,
+//! group commit, schema version).
+//!
+//! A new backend (PostgreSQL, issue 6) implements `Harness` and adds one `store_suite!` line.
+
+use std::sync::Arc;
+
+use ppgd::metrics::Metrics;
+use ppgd::store::sqlite::SqliteStore;
+use ppgd::store::{
+    MessageState, NewPush, NewRecipient, Priority, PushStore, ReceiptMatch, ReceiptOutcome,
+    ReceiptUpdate, StoreError, SubmittedSegment,
+};
+use ppgd::util::UtcTime;
+
+/// Opens a fresh, empty store of one backend.
+pub trait Harness {
+    type S: PushStore;
+    fn open(&self, queue_limit: u64) -> Self::S;
+}
+
+pub const T0: UtcTime = UtcTime(1_790_000_000);
+
+pub fn t(offset: i64) -> UtcTime {
+    T0.plus_secs(offset)
+}
+
+/// A push with one recipient per address ("+<msisdn>" addresses), received at `received`.
+pub fn push(push_id: &str, addresses: &[&str], received: UtcTime) -> NewPush {
+    NewPush {
+        push_id: push_id.to_string(),
+        pi: "mmsc".to_string(),
+        pap_version: "2.0".to_string(),
+        received_at: received,
+        deliver_after: None,
+        deliver_before: None,
+        priority: Priority::Medium,
+        confirmed: false,
+        notify_to: None,
+        wsp_pdu: vec![0x06, 0x01, 0xbe, 0x01, 0x02],
+        recipients: addresses
+            .iter()
+            .map(|a| NewRecipient {
+                address: format!("WAPPUSH=+{a}/TYPE=PLMN@ppg.example"),
+                msisdn: a.to_string(),
+            })
+            .collect(),
+    }
+}
+
+pub fn addr(msisdn: &str) -> String {
+    format!("WAPPUSH=+{msisdn}/TYPE=PLMN@ppg.example")
+}
+
+fn segs(ids: &[&str]) -> Vec<SubmittedSegment> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| SubmittedSegment {
+            seqnum: i as u32 + 1,
+            message_id: id.to_string(),
+        })
+        .collect()
+}
+
+fn receipt(smsc: &str, id: &str, outcome: ReceiptOutcome, detail: &str) -> ReceiptUpdate {
+    ReceiptUpdate {
+        smsc: smsc.to_string(),
+        message_id: id.to_string(),
+        outcome,
+        detail: detail.to_string(),
+    }
+}
+
+const LEASE: i64 = 30;
+
+/// Leases everything due at `now` and returns the recipient ids.
+async fn lease_ids<S: PushStore>(s: &S, now: UtcTime) -> Vec<i64> {
+    s.lease_due(now, 100, now.plus_secs(LEASE))
+        .await
+        .expect("lease_due")
+        .iter()
+        .map(|j| j.recipient_id)
+        .collect()
+}
+
+async fn state_of<S: PushStore>(s: &S, push_id: &str, msisdn: &str) -> (MessageState, u16, String) {
+    let st = s
+        .status(push_id, &[addr(msisdn)])
+        .await
+        .expect("status")
+        .expect("push known");
+    assert_eq!(st.len(), 1, "{push_id}/{msisdn}: {st:?}");
+    (st[0].state, st[0].code, st[0].desc.clone())
+}
+
+pub mod cases {
+    use super::*;
+
+    pub async fn insert_and_status<H: Harness>(h: &H) {
+        let s = h.open(100);
+        s.insert_push(push("p1", &["111", "222"], t(0)))
+            .await
+            .unwrap();
+        let all = s.status("p1", &[]).await.unwrap().expect("p1 is known");
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].address, addr("111"));
+        assert_eq!(all[1].address, addr("222"));
+        for r in &all {
+            assert_eq!(r.state, MessageState::Pending);
+            assert_eq!(r.code, 1001);
+            assert_eq!(r.updated_at, t(0));
+        }
+        let one = s.status("p1", &[addr("222")]).await.unwrap().unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].address, addr("222"));
+        let none = s.status("p1", &[addr("999")]).await.unwrap().unwrap();
+        assert!(none.is_empty());
+        assert!(s.status("nope", &[]).await.unwrap().is_none());
+        let stats = s.queue_stats().await.unwrap();
+        assert_eq!(stats.depth, 2);
+        assert_eq!(stats.oldest_unsubmitted, Some(t(0)));
+    }
+
+    pub async fn duplicate_push_id<H: Harness>(h: &H) {
+        let s = h.open(100);
+        s.insert_push(push("dup", &["111"], t(0))).await.unwrap();
+        match s.insert_push(push("dup", &["222"], t(1))).await {
+            Err(StoreError::DuplicatePushId { push_id }) => assert_eq!(push_id, "dup"),
+            other => panic!("expected DuplicatePushId, got {other:?}"),
+        }
+        // The refused push left nothing behind.
+        let st = s.status("dup", &[]).await.unwrap().unwrap();
+        assert_eq!(st.len(), 1);
+        assert_eq!(st[0].address, addr("111"));
+        assert_eq!(s.queue_stats().await.unwrap().depth, 1);
+        // Still remembered once final...
+        let id = lease_ids(&s, t(2)).await[0];
+        s.record_submitted(id, "smsc1", segs(&["m1"]), false, t(3))
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.insert_push(push("dup", &["333"], t(4))).await,
+            Err(StoreError::DuplicatePushId { .. })
+        ));
+        // ...until cleanup forgets it.
+        assert_eq!(s.cleanup(t(10)).await.unwrap(), 1);
+        s.insert_push(push("dup", &["444"], t(11))).await.unwrap();
+    }
+
+    pub async fn queue_limit<H: Harness>(h: &H) {
+        let s = h.open(3);
+        s.insert_push(push("a", &["1", "2"], t(0))).await.unwrap();
+        match s.insert_push(push("b", &["3", "4"], t(0))).await {
+            Err(StoreError::QueueFull { depth, limit }) => {
+                assert_eq!((depth, limit), (2, 3));
+            }
+            other => panic!("expected QueueFull, got {other:?}"),
+        }
+        assert!(
+            s.status("b", &[]).await.unwrap().is_none(),
+            "refused push stored"
+        );
+        s.insert_push(push("c", &["5"], t(0))).await.unwrap();
+        assert!(matches!(
+            s.insert_push(push("d", &["6"], t(0))).await,
+            Err(StoreError::QueueFull { depth: 3, limit: 3 })
+        ));
+        // A final recipient frees its place.
+        let out = s.cancel("c", &[], t(1)).await.unwrap().unwrap();
+        assert!(out[0].cancelled);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 2);
+        s.insert_push(push("d", &["6"], t(2))).await.unwrap();
+    }
+
+    pub async fn lease_order_by_priority_then_age<H: Harness>(h: &H) {
+        let s = h.open(100);
+        let with = |id: &str, p: Priority, at: i64| {
+            let mut n = push(id, &["1"], t(at));
+            n.priority = p;
+            n
+        };
+        s.insert_push(with("low", Priority::Low, 0)).await.unwrap();
+        s.insert_push(with("high-late", Priority::High, 5))
+            .await
+            .unwrap();
+        s.insert_push(with("medium", Priority::Medium, 1))
+            .await
+            .unwrap();
+        s.insert_push(with("high-early", Priority::High, 2))
+            .await
+            .unwrap();
+        s.insert_push(with("high-early-2", Priority::High, 2))
+            .await
+            .unwrap();
+        let jobs = s.lease_due(t(10), 3, t(40)).await.unwrap();
+        let order: Vec<&str> = jobs.iter().map(|j| j.push_id.as_str()).collect();
+        assert_eq!(order, ["high-early", "high-early-2", "high-late"]);
+        let rest = s.lease_due(t(10), 10, t(40)).await.unwrap();
+        let order: Vec<&str> = rest.iter().map(|j| j.push_id.as_str()).collect();
+        assert_eq!(order, ["medium", "low"]);
+        let j = &jobs[0];
+        assert_eq!(j.address, addr("1"));
+        assert_eq!(j.msisdn, "1");
+        assert_eq!(j.received_at, t(2));
+        assert_eq!(j.priority, Priority::High);
+        assert_eq!(j.wsp_pdu, vec![0x06, 0x01, 0xbe, 0x01, 0x02]);
+        assert_eq!(j.attempts, 0);
+        assert_eq!(j.first_attempt_at, None);
+        assert!(!j.confirmed);
+    }
+
+    pub async fn deliver_after_not_leased_early<H: Harness>(h: &H) {
+        let s = h.open(100);
+        let mut p = push("later", &["1"], t(0));
+        p.deliver_after = Some(t(100));
+        p.deliver_before = Some(t(500));
+        s.insert_push(p).await.unwrap();
+        assert!(lease_ids(&s, t(99)).await.is_empty());
+        let jobs = s.lease_due(t(100), 10, t(130)).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].deliver_before, Some(t(500)));
+    }
+
+    pub async fn lease_expires_and_counts_attempts<H: Harness>(h: &H) {
+        let s = h.open(100);
+        s.insert_push(push("p", &["1"], t(0))).await.unwrap();
+        let first = s.lease_due(t(1), 10, t(31)).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert!(lease_ids(&s, t(30)).await.is_empty(), "leased twice");
+        let again = s.lease_due(t(31), 10, t(61)).await.unwrap();
+        assert_eq!(again.len(), 1, "lease ran out and did not come back");
+        assert_eq!(again[0].recipient_id, first[0].recipient_id);
+        assert_eq!(again[0].attempts, 1);
+        assert_eq!(again[0].first_attempt_at, Some(t(1)));
+        // Leased recipients stay pending and in the depth.
+        assert_eq!(s.queue_stats().await.unwrap().depth, 1);
+    }
+
+    pub async fn retry_comes_back_at_retry_time<H: Harness>(h: &H) {
+        let s = h.open(100);
+        s.insert_push(push("p", &["1"], t(0))).await.unwrap();
+        let id = lease_ids(&s, t(1)).await[0];
+        s.record_retry(id, t(60), "ESME_RTHROTTLED, retrying", t(2))
+            .await
+            .unwrap();
+        assert!(lease_ids(&s, t(59)).await.is_empty());
+        let (state, code, desc) = state_of(&s, "p", "1").await;
+        assert_eq!((state, code), (MessageState::Pending, 1001));
+        assert_eq!(desc, "ESME_RTHROTTLED, retrying");
+        let jobs = s.lease_due(t(60), 10, t(90)).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].attempts, 1);
+        assert_eq!(jobs[0].first_attempt_at, Some(t(1)));
+    }
+
+    pub async fn submitted_unconfirmed_is_delivered<H: Harness>(h: &H) {
+        let s = h.open(100);
+        s.insert_push(push("p", &["1"], t(0))).await.unwrap();
+        let id = lease_ids(&s, t(1)).await[0];
+        let ev = s
+            .record_submitted(id, "smsc1", segs(&["a", "b"]), false, t(2))
+            .await
+            .unwrap()
+            .expect("final event");
+        assert_eq!(ev.push_id, "p");
+        assert_eq!(ev.address, addr("1"));
+        assert_eq!(ev.state, MessageState::Delivered);
+        assert_eq!(ev.code, 1000);
+        assert_eq!(ev.desc, "accepted by SMSC smsc1");
+        assert_eq!(ev.received_at, t(0));
+        assert_eq!(ev.at, t(2));
+        assert_eq!(state_of(&s, "p", "1").await.0, MessageState::Delivered);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 0);
+        assert!(lease_ids(&s, t(100)).await.is_empty());
+        // No correlation rows for a push that asked for no receipt.
+        let m = s.record_receipt(receipt("smsc1", "a", ReceiptOutcome::Delivered, ""), t(3));
+        assert_eq!(m.await.unwrap(), ReceiptMatch::Unmatched);
+    }
+
+    async fn confirmed_submitted<S: PushStore>(s: &S, ids: &[&str]) -> i64 {
+        let mut p = push("c", &["1"], t(0));
+        p.confirmed = true;
+        s.insert_push(p).await.unwrap();
+        let jobs = s.lease_due(t(1), 10, t(31)).await.unwrap();
+        assert!(jobs[0].confirmed);
+        let id = jobs[0].recipient_id;
+        let ev = s
+            .record_submitted(id, "smsc1", segs(ids), true, t(2))
+            .await
+            .unwrap();
+        assert!(ev.is_none(), "confirmed push final before its receipts");
+        let (state, code, _) = state_of(s, "c", "1").await;
+        assert_eq!((state, code), (MessageState::Pending, 1001));
+        // Submitted: neither leased again nor counted as unsubmitted.
+        assert!(lease_ids(s, t(100)).await.is_empty());
+        assert_eq!(s.queue_stats().await.unwrap().oldest_unsubmitted, None);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 1);
+        id
+    }
+
+    pub async fn receipts_multi_segment_any_order<H: Harness>(h: &H) {
+        let s = h.open(100);
+        confirmed_submitted(&s, &["m1", "m2", "m3"]).await;
+        let r = |id: &str, o| receipt("smsc1", id, o, "stat:DELIVRD err:000");
+        assert_eq!(
+            s.record_receipt(r("m3", ReceiptOutcome::Delivered), t(3))
+                .await
+                .unwrap(),
+            ReceiptMatch::Recorded
+        );
+        assert_eq!(
+            s.record_receipt(r("m2", ReceiptOutcome::Intermediate), t(3))
+                .await
+                .unwrap(),
+            ReceiptMatch::Recorded
+        );
+        assert_eq!(
+            s.record_receipt(r("m1", ReceiptOutcome::Delivered), t(4))
+                .await
+                .unwrap(),
+            ReceiptMatch::Recorded
+        );
+        assert_eq!(state_of(&s, "c", "1").await.0, MessageState::Pending);
+        match s
+            .record_receipt(r("m2", ReceiptOutcome::Delivered), t(5))
+            .await
+            .unwrap()
+        {
+            ReceiptMatch::Final(ev) => {
+                assert_eq!(ev.state, MessageState::Delivered);
+                assert_eq!(ev.code, 1000);
+                assert_eq!(ev.at, t(5));
+                assert!(ev.desc.contains("stat:DELIVRD"), "{}", ev.desc);
+            }
+            other => panic!("expected Final, got {other:?}"),
+        }
+        assert_eq!(state_of(&s, "c", "1").await.0, MessageState::Delivered);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 0);
+        // A duplicate receipt matches but changes nothing.
+        assert_eq!(
+            s.record_receipt(r("m2", ReceiptOutcome::Delivered), t(6))
+                .await
+                .unwrap(),
+            ReceiptMatch::Recorded
+        );
+    }
+
+    pub async fn receipt_failure_after_success<H: Harness>(h: &H) {
+        let s = h.open(100);
+        confirmed_submitted(&s, &["m1", "m2", "m3"]).await;
+        let delivered = receipt("smsc1", "m1", ReceiptOutcome::Delivered, "stat:DELIVRD");
+        assert_eq!(
+            s.record_receipt(delivered, t(3)).await.unwrap(),
+            ReceiptMatch::Recorded
+        );
+        let failed = receipt(
+            "smsc1",
+            "m2",
+            ReceiptOutcome::Undeliverable,
+            "stat:UNDELIV err:075",
+        );
+        match s.record_receipt(failed, t(4)).await.unwrap() {
+            ReceiptMatch::Final(ev) => {
+                assert_eq!(ev.state, MessageState::Undeliverable);
+                assert_eq!(ev.code, 4000);
+                assert!(ev.desc.contains("stat:UNDELIV err:075"), "{}", ev.desc);
+            }
+            other => panic!("expected Final, got {other:?}"),
+        }
+        // The last segment's success does not undo the failure.
+        let late = receipt("smsc1", "m3", ReceiptOutcome::Delivered, "stat:DELIVRD");
+        assert_eq!(
+            s.record_receipt(late, t(5)).await.unwrap(),
+            ReceiptMatch::Recorded
+        );
+        let (state, code, desc) = state_of(&s, "c", "1").await;
+        assert_eq!((state, code), (MessageState::Undeliverable, 4000));
+        assert!(desc.contains("err:075"));
+    }
+
+    pub async fn receipt_outcomes_map_to_states<H: Harness>(h: &H) {
+        // digest §6.5; `rejected` is a PAP 2.x state only (digest §1.6).
+        let cases = [
+            ("2.0", ReceiptOutcome::Expired, MessageState::Expired),
+            (
+                "2.0",
+                ReceiptOutcome::Undeliverable,
+                MessageState::Undeliverable,
+            ),
+            ("2.0", ReceiptOutcome::Rejected, MessageState::Rejected),
+            ("1.0", ReceiptOutcome::Rejected, MessageState::Undeliverable),
+            ("2.0", ReceiptOutcome::Deleted, MessageState::Undeliverable),
+            ("2.0", ReceiptOutcome::Unknown, MessageState::Unknown),
+        ];
+        let s = h.open(100);
+        for (i, (pap_version, outcome, state)) in cases.into_iter().enumerate() {
+            let pid = format!("p{i}");
+            let mut p = push(&pid, &["1"], t(0));
+            p.confirmed = true;
+            p.pap_version = pap_version.to_string();
+            s.insert_push(p).await.unwrap();
+            let id = lease_ids(&s, t(1)).await[0];
+            let mid = format!("m{i}");
+            s.record_submitted(id, "smsc1", segs(&[&mid]), true, t(2))
+                .await
+                .unwrap();
+            match s
+                .record_receipt(receipt("smsc1", &mid, outcome, "stat:ZZZ err:042"), t(3))
+                .await
+                .unwrap()
+            {
+                ReceiptMatch::Final(ev) => {
+                    assert_eq!(
+                        (ev.state, ev.code),
+                        (state, 4000),
+                        "{pap_version} {outcome:?}"
+                    );
+                    assert!(ev.desc.contains("stat:ZZZ err:042"), "{}", ev.desc);
+                }
+                other => panic!("{outcome:?}: expected Final, got {other:?}"),
+            }
+        }
+    }
+
+    pub async fn receipt_unmatched<H: Harness>(h: &H) {
+        let s = h.open(100);
+        confirmed_submitted(&s, &["m1"]).await;
+        let other_id = receipt("smsc1", "zz", ReceiptOutcome::Delivered, "");
+        assert_eq!(
+            s.record_receipt(other_id, t(3)).await.unwrap(),
+            ReceiptMatch::Unmatched
+        );
+        // The same message_id from another SMSC is another message.
+        let other_smsc = receipt("smsc2", "m1", ReceiptOutcome::Delivered, "");
+        assert_eq!(
+            s.record_receipt(other_smsc, t(3)).await.unwrap(),
+            ReceiptMatch::Unmatched
+        );
+        assert_eq!(state_of(&s, "c", "1").await.0, MessageState::Pending);
+    }
+
+    pub async fn record_final_once<H: Harness>(h: &H) {
+        let s = h.open(100);
+        s.insert_push(push("p", &["1"], t(0))).await.unwrap();
+        let id = lease_ids(&s, t(1)).await[0];
+        let ev = s
+            .record_final(
+                id,
+                MessageState::Undeliverable,
+                2002,
+                "ESME_RINVDSTADR",
+                t(2),
+            )
+            .await
+            .unwrap()
+            .expect("final event");
+        assert_eq!((ev.state, ev.code), (MessageState::Undeliverable, 2002));
+        assert_eq!(ev.desc, "ESME_RINVDSTADR");
+        let again = s
+            .record_final(id, MessageState::Expired, 4000, "late", t(3))
+            .await
+            .unwrap();
+        assert!(again.is_none(), "a final recipient changed again");
+        assert_eq!(
+            state_of(&s, "p", "1").await,
+            (
+                MessageState::Undeliverable,
+                2002,
+                "ESME_RINVDSTADR".to_string()
+            )
+        );
+        // Pending is not an outcome: refused, and nothing of it is stored.
+        s.insert_push(push("q", &["1"], t(0))).await.unwrap();
+        let q = lease_ids(&s, t(1)).await[0];
+        assert!(
+            s.record_final(q, MessageState::Pending, 1001, "not final", t(2))
+                .await
+                .is_err()
+        );
+        let (state, _, desc) = state_of(&s, "q", "1").await;
+        assert_eq!(state, MessageState::Pending);
+        assert_ne!(desc, "not final");
+        assert!(
+            s.record_final(999_999, MessageState::Expired, 4000, "x", t(3))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    pub async fn expire_due_deliver_before<H: Harness>(h: &H) {
+        let s = h.open(100);
+        let with_before = |id: &str| {
+            let mut p = push(id, &["1"], t(0));
+            p.deliver_before = Some(t(10));
+            p
+        };
+        s.insert_push(with_before("idle")).await.unwrap();
+        s.insert_push(with_before("leased")).await.unwrap();
+        s.insert_push(with_before("submitted")).await.unwrap();
+        let mut forever = push("forever", &["1"], t(0));
+        forever.priority = Priority::Low;
+        s.insert_push(forever).await.unwrap();
+        let jobs = s.lease_due(t(1), 10, t(100)).await.unwrap();
+        let id_of = |p: &str| jobs.iter().find(|j| j.push_id == p).unwrap().recipient_id;
+        // "idle" gets its lease back via a retry; "leased" keeps its lease; "submitted" waits for
+        // receipts.
+        s.record_retry(id_of("idle"), t(50), "retry", t(2))
+            .await
+            .unwrap();
+        s.record_retry(id_of("forever"), t(50), "retry", t(2))
+            .await
+            .unwrap();
+        s.record_submitted(id_of("submitted"), "smsc1", segs(&["m"]), true, t(3))
+            .await
+            .unwrap();
+        assert!(
+            s.expire_due(t(10), t(0)).await.unwrap().is_empty(),
+            "expired at the limit"
+        );
+        let evs = s.expire_due(t(11), t(0)).await.unwrap();
+        assert_eq!(evs.len(), 1, "{evs:?}");
+        assert_eq!(evs[0].push_id, "idle");
+        assert_eq!((evs[0].state, evs[0].code), (MessageState::Expired, 4000));
+        assert!(evs[0].desc.contains("deliver-before"));
+        assert!(s.expire_due(t(12), t(0)).await.unwrap().is_empty());
+        assert_eq!(state_of(&s, "leased", "1").await.0, MessageState::Pending);
+        assert_eq!(
+            state_of(&s, "submitted", "1").await.0,
+            MessageState::Pending
+        );
+        assert_eq!(state_of(&s, "forever", "1").await.0, MessageState::Pending);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 3);
+    }
+
+    pub async fn expire_due_receipt_timeout<H: Harness>(h: &H) {
+        let s = h.open(100);
+        confirmed_submitted(&s, &["m1"]).await; // submitted at t(2)
+        assert!(s.expire_due(t(100), t(2)).await.unwrap().is_empty());
+        let evs = s.expire_due(t(100), t(3)).await.unwrap();
+        assert_eq!(evs.len(), 1);
+        assert_eq!((evs[0].state, evs[0].code), (MessageState::Timeout, 4000));
+        assert_eq!(state_of(&s, "c", "1").await.0, MessageState::Timeout);
+        // A receipt arriving after the timeout matches but changes nothing.
+        let late = receipt("smsc1", "m1", ReceiptOutcome::Delivered, "");
+        assert_eq!(
+            s.record_receipt(late, t(101)).await.unwrap(),
+            ReceiptMatch::Recorded
+        );
+        assert_eq!(state_of(&s, "c", "1").await.0, MessageState::Timeout);
+    }
+
+    pub async fn cancel_before_and_after_submit<H: Harness>(h: &H) {
+        let s = h.open(100);
+        let mut p = push("p", &["1", "2", "3", "4"], t(0));
+        p.confirmed = true;
+        s.insert_push(p).await.unwrap();
+        let jobs = s.lease_due(t(1), 2, t(31)).await.unwrap();
+        let (leased, submitted) = (&jobs[0], &jobs[1]);
+        assert_eq!(leased.address, addr("1"));
+        s.record_submitted(submitted.recipient_id, "smsc1", segs(&["m"]), true, t(2))
+            .await
+            .unwrap();
+        assert!(s.cancel("nope", &[], t(3)).await.unwrap().is_none());
+        // Filter: only "3".
+        let out = s.cancel("p", &[addr("3")], t(3)).await.unwrap().unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].address, addr("3"));
+        assert!(out[0].cancelled);
+        let ev = out[0].event.as_ref().expect("event");
+        assert_eq!((ev.state, ev.code), (MessageState::Cancelled, 1000));
+        // Everyone: "1" leased, "2" submitted, "3" already cancelled, "4" cancelled now.
+        let out = s.cancel("p", &[], t(4)).await.unwrap().unwrap();
+        let got: Vec<(String, bool)> = out
+            .iter()
+            .map(|o| (o.address.clone(), o.cancelled))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (addr("1"), false),
+                (addr("2"), false),
+                (addr("3"), false),
+                (addr("4"), true)
+            ]
+        );
+        assert!(out.iter().all(|o| o.cancelled == o.event.is_some()));
+        assert_eq!(state_of(&s, "p", "1").await.0, MessageState::Pending);
+        assert_eq!(state_of(&s, "p", "2").await.0, MessageState::Pending);
+        assert_eq!(state_of(&s, "p", "4").await.1, 1000);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 2);
+        // A lease that ran out no longer protects the recipient.
+        let out = s.cancel("p", &[addr("1")], t(31)).await.unwrap().unwrap();
+        assert!(out[0].cancelled);
+    }
+
+    pub async fn notifications_once_per_final_recipient<H: Harness>(h: &H) {
+        let s = h.open(100);
+        let mut p = push("n", &["1", "2"], t(0));
+        p.notify_to = Some("http://pi.example/notify".to_string());
+        p.pap_version = "1.0".to_string();
+        s.insert_push(p).await.unwrap();
+        s.insert_push(push("silent", &["1"], t(0))).await.unwrap();
+        assert!(
+            s.notifications_due(t(100), 10, t(130))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // "silent" becomes final without a notification; "n"/1 with one.
+        s.cancel("silent", &[], t(1)).await.unwrap();
+        s.cancel("n", &[addr("1")], t(2)).await.unwrap();
+        s.cancel("n", &[addr("1")], t(3)).await.unwrap(); // no second final transition
+        let due = s.notifications_due(t(2), 10, t(32)).await.unwrap();
+        assert_eq!(due.len(), 1, "{due:?}");
+        let n = &due[0];
+        assert_eq!(n.url, "http://pi.example/notify");
+        assert_eq!(n.push_id, "n");
+        assert_eq!(n.pap_version, "1.0");
+        assert_eq!(n.address, addr("1"));
+        assert_eq!((n.state, n.code), (MessageState::Cancelled, 1000));
+        assert_eq!(n.received_at, t(0));
+        assert_eq!(n.event_at, t(2));
+        assert_eq!(n.created_at, t(2));
+        assert_eq!(n.attempts, 0);
+        // Leased: not handed out twice.
+        assert!(
+            s.notifications_due(t(3), 10, t(33))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        s.notification_retry(n.id, t(60)).await.unwrap();
+        assert!(
+            s.notifications_due(t(59), 10, t(89))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let again = s.notifications_due(t(60), 10, t(90)).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].id, n.id);
+        assert_eq!(again[0].attempts, 1);
+        // A lease that is never resolved comes back.
+        let third = s.notifications_due(t(90), 10, t(120)).await.unwrap();
+        assert_eq!(third.len(), 1);
+        assert_eq!(third[0].attempts, 2);
+        s.notification_done(n.id, true).await.unwrap();
+        assert!(
+            s.notifications_due(t(1000), 10, t(1030))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // The other recipient's final transition queues its own.
+        let id = lease_ids(&s, t(5)).await;
+        assert_eq!(id.len(), 1);
+        s.record_submitted(id[0], "smsc1", segs(&["m"]), false, t(6))
+            .await
+            .unwrap();
+        let due = s.notifications_due(t(1000), 10, t(1030)).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].address.as_str(), due[0].state),
+            (addr("2").as_str(), MessageState::Delivered)
+        );
+        s.notification_done(due[0].id, false).await.unwrap();
+        assert!(
+            s.notifications_due(t(2000), 10, t(2030))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    pub async fn cleanup_forgets_final_pushes_only<H: Harness>(h: &H) {
+        let s = h.open(100);
+        s.insert_push(push("done", &["1", "2"], t(0)))
+            .await
+            .unwrap();
+        s.insert_push(push("half", &["1", "2"], t(0)))
+            .await
+            .unwrap();
+        s.cancel("done", &[addr("1")], t(5)).await.unwrap();
+        s.cancel("done", &[addr("2")], t(10)).await.unwrap(); // final at t(10)
+        s.cancel("half", &[addr("1")], t(5)).await.unwrap();
+        assert_eq!(
+            s.cleanup(t(10)).await.unwrap(),
+            0,
+            "retention counts from the last final"
+        );
+        assert_eq!(s.cleanup(t(11)).await.unwrap(), 1);
+        assert!(s.status("done", &[]).await.unwrap().is_none());
+        assert_eq!(s.status("half", &[]).await.unwrap().unwrap().len(), 2);
+        assert_eq!(s.cleanup(t(1_000_000)).await.unwrap(), 0);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 1);
+    }
+
+    pub async fn oldest_unsubmitted<H: Harness>(h: &H) {
+        let s = h.open(100);
+        assert_eq!(s.queue_stats().await.unwrap(), Default::default());
+        let mut low = push("low-old", &["1"], t(0));
+        low.priority = Priority::Low;
+        s.insert_push(low).await.unwrap();
+        let mut high = push("high-new", &["1"], t(5));
+        high.priority = Priority::High;
+        s.insert_push(high).await.unwrap();
+        let st = s.queue_stats().await.unwrap();
+        assert_eq!((st.depth, st.oldest_unsubmitted), (2, Some(t(0))));
+        // A leased recipient is not submitted yet: still counted.
+        let jobs = s.lease_due(t(6), 10, t(36)).await.unwrap();
+        assert_eq!(
+            s.queue_stats().await.unwrap().oldest_unsubmitted,
+            Some(t(0))
+        );
+        let old = jobs.iter().find(|j| j.push_id == "low-old").unwrap();
+        s.record_submitted(old.recipient_id, "smsc1", segs(&["m"]), true, t(7))
+            .await
+            .unwrap();
+        let st = s.queue_stats().await.unwrap();
+        assert_eq!((st.depth, st.oldest_unsubmitted), (2, Some(t(5))));
+    }
+
+    /// Commands in one batch fail alone: concurrent duplicates are refused while every other
+    /// insert of the same batches commits.
+    pub async fn failing_write_does_not_fail_its_batch<H: Harness>(h: &H) {
+        let s = Arc::new(h.open(10_000));
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let s = s.clone();
+            // Each id twice, all in flight together.
+            let id = format!("id-{}", i / 2);
+            tasks.push(tokio::spawn(async move {
+                s.insert_push(push(&id, &["1"], t(0))).await
+            }));
+        }
+        let mut ok = 0;
+        let mut dup = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(StoreError::DuplicatePushId { .. }) => dup += 1,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!((ok, dup), (50, 50));
+        for i in 0..50 {
+            let st = s
+                .status(&format!("id-{i}"), &[])
+                .await
+                .unwrap()
+                .expect("stored");
+            assert_eq!(st.len(), 1);
+        }
+        assert_eq!(s.queue_stats().await.unwrap().depth, 50);
+    }
+}
+
+/// One `#[tokio::test]` per case for the backend `$harness` builds.
+macro_rules! store_suite {
+    ($harness:expr) => {
+        store_suite!(@cases $harness;
+            insert_and_status, duplicate_push_id, queue_limit, lease_order_by_priority_then_age,
+            deliver_after_not_leased_early, lease_expires_and_counts_attempts,
+            retry_comes_back_at_retry_time, submitted_unconfirmed_is_delivered,
+            receipts_multi_segment_any_order, receipt_failure_after_success,
+            receipt_outcomes_map_to_states, receipt_unmatched, record_final_once,
+            expire_due_deliver_before, expire_due_receipt_timeout, cancel_before_and_after_submit,
+            notifications_once_per_final_recipient, cleanup_forgets_final_pushes_only,
+            oldest_unsubmitted, failing_write_does_not_fail_its_batch);
+    };
+    (@cases $harness:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let h = $harness;
+                super::cases::$case(&h).await;
+            }
+        )*
+    };
+}
+
+pub struct SqliteHarness {
+    pub dir: tempfile::TempDir,
+    pub metrics: Metrics,
+}
+
+impl SqliteHarness {
+    pub fn new() -> Self {
+        SqliteHarness {
+            dir: tempfile::tempdir().expect("tempdir"),
+            metrics: Metrics::new(),
+        }
+    }
+}
+
+impl Harness for SqliteHarness {
+    type S = SqliteStore;
+    fn open(&self, queue_limit: u64) -> SqliteStore {
+        SqliteStore::open(self.dir.path(), queue_limit, 256, self.metrics.clone())
+            .expect("open store")
+    }
+}
+
+mod sqlite {
+    use super::*;
+
+    store_suite!(SqliteHarness::new());
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reopen_after_drop_keeps_commits_and_releases_leases() {
+        let h = SqliteHarness::new();
+        let s = h.open(100);
+        let mut p = push("kept", &["1", "2"], t(0));
+        p.notify_to = Some("http://pi.example/n".into());
+        s.insert_push(p).await.unwrap();
+        s.insert_push(push("other", &["1"], t(1))).await.unwrap();
+        let jobs = s.lease_due(t(2), 10, t(100_000)).await.unwrap();
+        assert_eq!(jobs.len(), 3);
+        s.record_final(
+            jobs[2].recipient_id,
+            MessageState::Undeliverable,
+            4000,
+            "x",
+            t(3),
+        )
+        .await
+        .unwrap();
+        s.cancel("kept", &[], t(4)).await.unwrap(); // both leased: nothing cancelled
+        let n = s.notifications_due(t(4), 10, t(100_000)).await.unwrap();
+        assert!(n.is_empty());
+        let first_lease = jobs[0].recipient_id;
+        s.record_final(first_lease, MessageState::Timeout, 4000, "t", t(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.notifications_due(t(5), 10, t(100_000))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // No close: the store is dropped as a killed process would leave it (the file lock is
+        // released by the kernel, the leases are still in the file).
+        drop(s);
+        let s = h.open(100);
+        assert_eq!(s.status("kept", &[]).await.unwrap().unwrap().len(), 2);
+        assert_eq!(
+            state_of(&s, "other", "1").await.0,
+            MessageState::Undeliverable
+        );
+        let st = s.queue_stats().await.unwrap();
+        assert_eq!(st.depth, 1, "depth counter initialised from the file");
+        let again = s.lease_due(t(6), 10, t(36)).await.unwrap();
+        assert_eq!(
+            again.len(),
+            1,
+            "lease left by the dead process not released"
+        );
+        assert_eq!(again[0].push_id, "kept");
+        assert_eq!(again[0].attempts, 1);
+        let n = s.notifications_due(t(6), 10, t(36)).await.unwrap();
+        assert_eq!(n.len(), 1, "notification lease not released");
+        assert!(matches!(
+            s.insert_push(push("kept", &["9"], t(7))).await,
+            Err(StoreError::DuplicatePushId { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn second_open_of_a_store_is_refused() {
+        let h = SqliteHarness::new();
+        let _s = h.open(100);
+        let err = SqliteStore::open(h.dir.path(), 100, 8, Metrics::new())
+            .err()
+            .expect("second open must fail");
+        let text = err.to_string();
+        assert!(text.contains("ppgd.lock"), "{text}");
+        assert!(text.contains(&h.dir.path().display().to_string()), "{text}");
+    }
+
+    #[tokio::test]
+    async fn queue_limit_counts_what_the_file_holds_at_open() {
+        let h = SqliteHarness::new();
+        let s = h.open(3);
+        s.insert_push(push("a", &["1", "2", "3"], t(0)))
+            .await
+            .unwrap();
+        drop(s);
+        let s = h.open(3);
+        assert!(matches!(
+            s.insert_push(push("b", &["1"], t(1))).await,
+            Err(StoreError::QueueFull { depth: 3, limit: 3 })
+        ));
+    }
+
+    #[tokio::test]
+    async fn schema_version_is_recorded_once() {
+        let h = SqliteHarness::new();
+        drop(h.open(1));
+        drop(h.open(1));
+        let c = rusqlite::Connection::open(h.dir.path().join("ppgd.sqlite")).unwrap();
+        let rows: Vec<i64> = c
+            .prepare("SELECT version FROM schema_version ORDER BY version")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let known: Vec<i64> = ppgd::store::sqlite::schema::MIGRATIONS
+            .iter()
+            .map(|m| m.0)
+            .collect();
+        assert_eq!(rows, known);
+        let mode: String = c
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_2000_inserts_from_200_tasks() {
+        let h = SqliteHarness::new();
+        let s = Arc::new(h.open(1_000_000));
+        let mut tasks = Vec::new();
+        for task in 0..200 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..10 {
+                    let id = format!("g-{task}-{i}");
+                    s.insert_push(push(&id, &["491701234567"], t(task))).await?;
+                }
+                Ok::<(), StoreError>(())
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        for task in 0..200 {
+            for i in 0..10 {
+                let id = format!("g-{task}-{i}");
+                assert!(s.status(&id, &[]).await.unwrap().is_some(), "{id} missing");
+            }
+        }
+        assert_eq!(s.queue_stats().await.unwrap().depth, 2000);
+        let batches = h.metrics.store_commit_batch_size.get_sample_count();
+        let writes = h.metrics.store_commit_batch_size.get_sample_sum();
+        assert_eq!(writes, 2000.0);
+        assert!(
+            batches < 2000,
+            "no group commit: {batches} commits for 2000 writes"
+        );
+        assert!(h.metrics.store_commit_duration.get_sample_count() == batches);
+    }
+
+    #[tokio::test]
+    async fn lease_query_walks_the_lease_index() {
+        // The lease query must not sort the whole queue: its plan uses recipient_lease for the
+        // ORDER BY (no "USE TEMP B-TREE FOR ORDER BY").
+        let h = SqliteHarness::new();
+        drop(h.open(1));
+        let c = rusqlite::Connection::open(h.dir.path().join("ppgd.sqlite")).unwrap();
+        let plan: Vec<String> = c
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                ppgd::store::sqlite::LEASE_DUE_SQL
+            ))
+            .unwrap()
+            .query_map([1, 10], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("recipient_lease"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+}
