@@ -108,21 +108,13 @@ impl Decoder for TolerantCodec {
     }
 }
 
-impl Encoder<&Command> for TolerantCodec {
-    type Error = CodecError;
-
-    fn encode(&mut self, item: &Command, dst: &mut BytesMut) -> Result<(), CodecError> {
-        CommandCodec::new()
-            .encode(item, dst)
-            .map_err(|e| CodecError::Io(io::Error::other(e.to_string())))
-    }
-}
-
 impl Encoder<Command> for TolerantCodec {
     type Error = CodecError;
 
     fn encode(&mut self, item: Command, dst: &mut BytesMut) -> Result<(), CodecError> {
-        self.encode(&item, dst)
+        CommandCodec::new()
+            .encode(&item, dst)
+            .map_err(|e| CodecError::Io(io::Error::other(e.to_string())))
     }
 }
 

@@ -13,12 +13,12 @@
 //! | [`pool`] | io | the sessions of every SMSC, routing, submit with retries |
 
 pub mod codec;
-// pub mod conn;
+pub mod conn;
 pub mod pdu;
-// pub mod pool;
+pub mod pool;
 pub mod session;
 pub mod status;
 pub mod time;
 pub mod window;
 
-// pub use pool::{OutboundMessage, Pool, Receipt, SmscRoute, SubmitOutcome};
+pub use pool::{OutboundMessage, Pool, Receipt, SmscRoute, SubmitOutcome};
