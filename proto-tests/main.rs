@@ -2,3 +2,4 @@
 //! Each codec and layer has its own module file here.
 
 mod vectors;
+mod smpp;
