@@ -448,6 +448,7 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                 let now = Instant::now();
                 let mut keep = VecDeque::new();
                 let mut failed = false;
+                let mut drop_now = false;
                 while let Some((t, d)) = due.pop_front() {
                     if t > now {
                         keep.push_back((t, d));
@@ -462,6 +463,13 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                                 break;
                             }
                             accept_submit(&inner, session.unwrap_or(0), &sm, &id);
+                            // drop_after counts answered submits: the ones still in flight are lost
+                            // with the connection, as with a real SMSC crash.
+                            on_conn += 1;
+                            if inner.cfg.drop_after.is_some_and(|n| on_conn >= n) {
+                                drop_now = true;
+                                break;
+                            }
                             if let (Some(delay), true) = (inner.cfg.receipts, can_receive && u8::from(sm.registered_delivery) & 0x03 != 0) {
                                 let d = receipt_for(&inner, &sm, &id, UtcTime::now());
                                 keep.push_back((now + delay, Due::Receipt(Box::new(d))));
@@ -479,7 +487,7 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                     }
                 }
                 due = keep;
-                if failed || conn.flush().await.is_err() {
+                if failed || conn.flush().await.is_err() || drop_now {
                     break true;
                 }
             }
@@ -544,8 +552,7 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                             inner.update(|x| x.throttled += 1);
                             throttled(status::ESME_RTHROTTLED)
                         } else {
-                            on_conn += 1;
-                            if inner.cfg.drop_after.is_some_and(|n| on_conn >= n) || (inner.cfg.drop_ratio > 0.0 && inner.random() < inner.cfg.drop_ratio) {
+                            if inner.cfg.drop_ratio > 0.0 && inner.random() < inner.cfg.drop_ratio {
                                 break true;
                             }
                             let id = format!("{:X}", inner.next_id.fetch_add(1, Ordering::Relaxed));
