@@ -4,6 +4,7 @@
 mod mms;
 mod ops;
 mod pap;
+mod smpp;
 mod sms;
 mod store;
 mod vectors;

@@ -1,1 +1,607 @@
-//! (being written)
+//! The SMSC simulator (`ppgd sim`, and in-process in tests and benchmarks): a real SMPP 3.4
+//! server on the same tolerant codec, with latency, its own window, throttling, fault injection,
+//! delivery receipts, a JSON-lines record of every submit_sm and reassembly of concatenated
+//! messages.
+
+pub mod cli;
+pub mod reasm;
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use rusmpp::pdus::{
+    BindReceiverResp, BindTransceiverResp, BindTransmitterResp, DeliverSm, SubmitSm, SubmitSmResp,
+};
+use rusmpp::tlvs::{MessageDeliveryRequestTlvValue, TlvValue};
+use rusmpp::types::OctetString;
+use rusmpp::values::{ErrorCodeNetworkType, EsmClass, MessageState, NetworkErrorCode};
+use rusmpp::{Command, CommandId, CommandStatus, Pdu};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::codec::Framed;
+
+use crate::config::SimConfig;
+use crate::smpp::codec::{Frame, TolerantCodec};
+use crate::smpp::conn::Io;
+use crate::smpp::status;
+use crate::smpp::window::Sequence;
+use crate::util::UtcTime;
+
+/// Counters the simulator keeps (tests assert on them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimStats {
+    pub connections: u64,
+    pub binds: u64,
+    pub bind_refused: u64,
+    /// submit_sm accepted (answered ESME_ROK).
+    pub submits: u64,
+    /// submit_sm answered ESME_RTHROTTLED (window, rate or random).
+    pub throttled: u64,
+    /// Connections the simulator dropped (fault injection or pause).
+    pub dropped_connections: u64,
+    pub receipts_sent: u64,
+    pub receipts_acked: u64,
+    /// deliver_sm_resp with a non-zero status (the receipt is redelivered).
+    pub receipts_nacked: u64,
+    pub generic_nacks: u64,
+    pub enquire_links: u64,
+    pub unbinds: u64,
+    /// Per bound session (in bind order): the most submit_sm outstanding at once.
+    pub max_outstanding_seen: Vec<usize>,
+}
+
+impl SimStats {
+    pub fn max_outstanding(&self) -> usize {
+        self.max_outstanding_seen.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// One reassembled message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimMessage {
+    pub destination: String,
+    /// The concatenated user data without UDHs.
+    pub payload: Vec<u8>,
+    pub segments: usize,
+    /// submit_sm_resp message ids, in segment order.
+    pub message_ids: Vec<String>,
+}
+
+struct Inner {
+    cfg: SimConfig,
+    local_addr: SocketAddr,
+    stats: Mutex<SimStats>,
+    messages: Mutex<Vec<SimMessage>>,
+    reasm: Mutex<reasm::Reassembler>,
+    changed: watch::Sender<u64>,
+    kill: watch::Sender<u64>,
+    shutdown: watch::Sender<bool>,
+    paused_until: Mutex<Option<Instant>>,
+    rng: Mutex<StdRng>,
+    next_id: AtomicU64,
+    sessions: AtomicUsize,
+    rate_tat: Mutex<Option<Instant>>,
+    record: Option<Mutex<std::io::BufWriter<std::fs::File>>>,
+}
+
+impl Inner {
+    fn update(&self, f: impl FnOnce(&mut SimStats)) {
+        if let Ok(mut s) = self.stats.lock() {
+            f(&mut s);
+        }
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    fn random(&self) -> f64 {
+        self.rng
+            .lock()
+            .map(|mut r| r.random::<f64>())
+            .unwrap_or(1.0)
+    }
+
+    /// Smooth throughput limit with one interval of tolerance.
+    fn rate_allows(&self, now: Instant) -> bool {
+        let Some(rate) = self.cfg.throttle_rate.filter(|r| r.is_finite() && *r > 0.0) else {
+            return true;
+        };
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let Ok(mut tat) = self.rate_tat.lock() else {
+            return true;
+        };
+        let t = tat.unwrap_or(now).max(now);
+        if t > now + interval {
+            return false;
+        }
+        *tat = Some(t + interval);
+        true
+    }
+}
+
+pub struct Simulator;
+
+/// Handle to a running simulator. Cheap to clone.
+#[derive(Clone)]
+pub struct SimHandle {
+    inner: Arc<Inner>,
+}
+
+impl Simulator {
+    pub fn start(cfg: SimConfig, listener: TcpListener) -> SimHandle {
+        Self::start_with(cfg, listener, None)
+    }
+
+    /// The same over TLS (the TLS test, SMSCs reached over TLS).
+    pub fn start_tls(
+        cfg: SimConfig,
+        listener: TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> SimHandle {
+        Self::start_with(cfg, listener, Some(tokio_rustls::TlsAcceptor::from(tls)))
+    }
+
+    fn start_with(
+        cfg: SimConfig,
+        listener: TcpListener,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> SimHandle {
+        let local_addr = listener.local_addr().unwrap_or_else(|_| cfg.listen);
+        let record = cfg.record.as_ref().and_then(|p| match std::fs::File::create(p) {
+            Ok(f) => Some(Mutex::new(std::io::BufWriter::new(f))),
+            Err(e) => {
+                tracing::error!(path = %p.display(), error = %e, "cannot create the record file");
+                None
+            }
+        });
+        let inner = Arc::new(Inner {
+            rng: Mutex::new(StdRng::seed_from_u64(cfg.seed)),
+            cfg,
+            local_addr,
+            stats: Mutex::new(SimStats::default()),
+            messages: Mutex::new(Vec::new()),
+            reasm: Mutex::new(reasm::Reassembler::default()),
+            changed: watch::channel(0).0,
+            kill: watch::channel(0).0,
+            shutdown: watch::channel(false).0,
+            paused_until: Mutex::new(None),
+            next_id: AtomicU64::new(0x1000_0000),
+            sessions: AtomicUsize::new(0),
+            rate_tat: Mutex::new(None),
+            record,
+        });
+        tokio::spawn(accept_loop(inner.clone(), listener, tls));
+        SimHandle { inner }
+    }
+}
+
+impl SimHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.inner
+            .stats
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn messages(&self) -> Vec<SimMessage> {
+        self.inner
+            .messages
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits until `pred` holds for the stats (woken on every change; no polling).
+    pub async fn wait_until(&self, pred: impl Fn(&SimStats) -> bool) {
+        let mut rx = self.inner.changed.subscribe();
+        loop {
+            if pred(&self.stats()) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// "SMSC down": drop every connection and refuse new ones for `d`.
+    pub fn pause(&self, d: Duration) {
+        if let Ok(mut p) = self.inner.paused_until.lock() {
+            *p = Some(Instant::now() + d);
+        }
+        self.inner.kill.send_modify(|n| *n += 1);
+    }
+
+    /// Stops accepting and closes every connection.
+    pub fn shutdown(&self) {
+        let _ = self.inner.shutdown.send(true);
+        self.inner.kill.send_modify(|n| *n += 1);
+        if let Some(r) = &self.inner.record {
+            if let Ok(mut f) = r.lock() {
+                let _ = f.flush();
+            }
+        }
+    }
+
+    /// One line for `ppgd sim`.
+    pub fn summary(&self) -> String {
+        let s = self.stats();
+        format!(
+            "binds={} refused={} submits={} throttled={} dropped={} receipts={}/{} messages={} max_outstanding={}",
+            s.binds,
+            s.bind_refused,
+            s.submits,
+            s.throttled,
+            s.dropped_connections,
+            s.receipts_acked,
+            s.receipts_sent,
+            self.messages().len(),
+            s.max_outstanding()
+        )
+    }
+}
+
+async fn accept_loop(
+    inner: Arc<Inner>,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    let mut shutdown = inner.shutdown.subscribe();
+    loop {
+        let (tcp, _) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sim accept failed");
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        let paused = inner
+            .paused_until
+            .lock()
+            .map(|p| p.is_some_and(|u| Instant::now() < u))
+            .unwrap_or(false);
+        if paused {
+            drop(tcp);
+            continue;
+        }
+        let _ = tcp.set_nodelay(true);
+        inner.update(|s| s.connections += 1);
+        let inner = inner.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let io: Box<dyn Io> = match tls {
+                None => Box::new(tcp),
+                Some(acc) => match acc.accept(tcp).await {
+                    Ok(t) => Box::new(t),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sim TLS handshake failed");
+                        return;
+                    }
+                },
+            };
+            serve(inner, io).await;
+        });
+    }
+}
+
+enum Due {
+    SubmitResp {
+        seq: u32,
+        sm: Box<SubmitSm>,
+        id: String,
+    },
+    Receipt(Box<DeliverSm>),
+}
+
+fn receipt_for(inner: &Inner, sm: &SubmitSm, id: &str, submitted: UtcTime) -> DeliverSm {
+    let w = inner.cfg.receipt_mix;
+    let total: u32 = w.iter().sum::<u32>().max(1);
+    let pick = inner.random() * f64::from(total);
+    let (stat, state, err) = if pick < f64::from(w[0]) {
+        ("DELIVRD", MessageState::Delivered, 0u16)
+    } else if pick < f64::from(w[0] + w[1]) {
+        ("UNDELIV", MessageState::Undeliverable, 1)
+    } else {
+        ("EXPIRED", MessageState::Expired, 0)
+    };
+    let date = |t: UtcTime| {
+        t.format_digits14()
+            .get(2..12)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let done = UtcTime::now();
+    let dlvrd = if stat == "DELIVRD" { "001" } else { "000" };
+    let text = format!(
+        "id:{id} sub:001 dlvrd:{dlvrd} submit date:{} done date:{} stat:{stat} err:{err:03} text:",
+        date(submitted),
+        date(done)
+    );
+    let mut d = DeliverSm::default();
+    d.source_addr = sm.destination_addr.clone();
+    d.source_addr_ton = sm.dest_addr_ton;
+    d.source_addr_npi = sm.dest_addr_npi;
+    d.destination_addr = sm.source_addr.clone();
+    d.esm_class = EsmClass::from(crate::smpp::pdu::ESM_DELIVERY_RECEIPT);
+    d.set_short_message(OctetString::from_vec(text.into_bytes()).unwrap_or_default());
+    if inner.cfg.receipt_tlvs {
+        let mut tlvs = vec![MessageDeliveryRequestTlvValue::MessageState(state)];
+        if let Ok(rid) = id.parse() {
+            tlvs.insert(0, MessageDeliveryRequestTlvValue::ReceiptedMessageId(rid));
+        }
+        if err != 0 {
+            tlvs.push(MessageDeliveryRequestTlvValue::NetworkErrorCode(
+                NetworkErrorCode::new(ErrorCodeNetworkType::Gsm, err),
+            ));
+        }
+        d.set_tlvs(tlvs);
+    }
+    d
+}
+
+fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
+    let mut concat = None;
+    let mut payload_tlv = None;
+    let mut sar = (None, None, None);
+    for tlv in sm.tlvs() {
+        match tlv.value() {
+            Some(TlvValue::MessagePayload(p)) => payload_tlv = Some(p.value.as_ref().to_vec()),
+            Some(TlvValue::SarMsgRefNum(r)) => sar.0 = Some(*r),
+            Some(TlvValue::SarTotalSegments(t)) => sar.1 = Some(*t),
+            Some(TlvValue::SarSegmentSeqnum(s)) => sar.2 = Some(*s),
+            _ => {}
+        }
+    }
+    let short: &[u8] = sm.short_message().as_ref();
+    let data = payload_tlv.clone().unwrap_or_else(|| short.to_vec());
+    let udhi = u8::from(sm.esm_class) & crate::smpp::pdu::ESM_UDHI != 0;
+    let payload = if udhi {
+        match reasm::split_udh(&data) {
+            Some((c, p)) => {
+                concat = c;
+                p.to_vec()
+            }
+            None => data.clone(),
+        }
+    } else {
+        data.clone()
+    };
+    if let (Some(r), Some(t), Some(s)) = sar {
+        concat = Some((r, t, s));
+    }
+    let destination = sm.destination_addr.as_str().to_string();
+    if let Some(rec) = &inner.record {
+        let line = serde_json::json!({
+            "session": session,
+            "message_id": id,
+            "service_type": format!("{:?}", sm.service_type),
+            "source_addr": sm.source_addr.as_str(),
+            "source_ton": u8::from(sm.source_addr_ton),
+            "source_npi": u8::from(sm.source_addr_npi),
+            "destination_addr": destination,
+            "dest_ton": u8::from(sm.dest_addr_ton),
+            "dest_npi": u8::from(sm.dest_addr_npi),
+            "esm_class": u8::from(sm.esm_class),
+            "data_coding": u8::from(sm.data_coding),
+            "registered_delivery": u8::from(sm.registered_delivery),
+            "validity_period": sm.validity_period.as_str(),
+            "short_message": hex(short),
+            "message_payload": payload_tlv.as_deref().map(hex),
+            "sar": concat.map(|(r, t, s)| [u32::from(r), u32::from(t), u32::from(s)]),
+        });
+        if let Ok(mut f) = rec.lock() {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+    let whole = inner
+        .reasm
+        .lock()
+        .ok()
+        .and_then(|mut r| r.add(&destination, concat, payload, id.to_string()));
+    if let Some(w) = whole {
+        if let Ok(mut m) = inner.messages.lock() {
+            m.push(SimMessage {
+                destination: w.destination,
+                payload: w.payload,
+                segments: w.segments,
+                message_ids: w.message_ids,
+            });
+        }
+    }
+    inner.update(|s| s.submits += 1);
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
+    let mut conn = Framed::new(io, TolerantCodec::default());
+    let mut kill = inner.kill.subscribe();
+    let mut session: Option<usize> = None;
+    let mut can_receive = false;
+    let mut due: VecDeque<(Instant, Due)> = VecDeque::new();
+    let mut outstanding = 0usize;
+    let mut on_conn = 0u64;
+    let mut seq = Sequence::default();
+    let mut sent_receipts: std::collections::HashMap<u32, Box<DeliverSm>> =
+        std::collections::HashMap::new();
+    let latency = inner.cfg.latency;
+    let dropped = loop {
+        let next = due.iter().map(|(t, _)| *t).min();
+        tokio::select! {
+            biased;
+            _ = kill.changed() => break true,
+            _ = async { if let Some(t) = next { tokio::time::sleep_until(t.into()).await } }, if next.is_some() => {
+                let now = Instant::now();
+                let mut keep = VecDeque::new();
+                let mut failed = false;
+                let mut drop_now = false;
+                while let Some((t, d)) = due.pop_front() {
+                    if t > now {
+                        keep.push_back((t, d));
+                        continue;
+                    }
+                    match d {
+                        Due::SubmitResp { seq: s, sm, id } => {
+                            outstanding = outstanding.saturating_sub(1);
+                            let resp = SubmitSmResp::new(id.parse().unwrap_or_default(), vec![]);
+                            if conn.feed(Command::new(CommandStatus::EsmeRok, s, resp)).await.is_err() {
+                                failed = true;
+                                break;
+                            }
+                            accept_submit(&inner, session.unwrap_or(0), &sm, &id);
+                            // drop_after counts answered submits: the ones still in flight are lost
+                            // with the connection, as with a real SMSC crash.
+                            on_conn += 1;
+                            if inner.cfg.drop_after.is_some_and(|n| on_conn >= n) {
+                                drop_now = true;
+                                break;
+                            }
+                            if let (Some(delay), true) = (inner.cfg.receipts, can_receive && u8::from(sm.registered_delivery) & 0x03 != 0) {
+                                let d = receipt_for(&inner, &sm, &id, UtcTime::now());
+                                keep.push_back((now + delay, Due::Receipt(Box::new(d))));
+                            }
+                        }
+                        Due::Receipt(d) => {
+                            let s = seq.next_seq();
+                            if conn.feed(Command::new(CommandStatus::EsmeRok, s, Pdu::DeliverSm((*d).clone()))).await.is_err() {
+                                failed = true;
+                                break;
+                            }
+                            sent_receipts.insert(s, d);
+                            inner.update(|st| st.receipts_sent += 1);
+                        }
+                    }
+                }
+                due = keep;
+                if failed || conn.flush().await.is_err() || drop_now {
+                    break true;
+                }
+            }
+            frame = conn.next() => {
+                let cmd = match frame {
+                    None | Some(Err(_)) => break false,
+                    Some(Ok(Frame::Malformed { command_id, sequence_number, .. })) => {
+                        inner.update(|s| s.generic_nacks += 1);
+                        if command_id & 0x8000_0000 == 0 {
+                            let nack = Command::new(CommandStatus::from(status::ESME_RINVCMDLEN), sequence_number, Pdu::GenericNack);
+                            if conn.send(nack).await.is_err() { break false; }
+                        }
+                        continue;
+                    }
+                    Some(Ok(Frame::Command(c))) => c,
+                };
+                let s = cmd.sequence_number();
+                let reply: Option<Command> = match cmd.pdu() {
+                    Some(p @ (Pdu::BindTransceiver(_) | Pdu::BindTransmitter(_) | Pdu::BindReceiver(_))) => {
+                        let (sid, pw) = match p {
+                            Pdu::BindTransceiver(b) => (b.system_id.as_str(), b.password.as_str()),
+                            Pdu::BindTransmitter(b) => (b.system_id.as_str(), b.password.as_str()),
+                            Pdu::BindReceiver(b) => (b.system_id.as_str(), b.password.as_str()),
+                            _ => ("", ""),
+                        };
+                        let st = if sid != inner.cfg.system_id {
+                            status::ESME_RINVSYSID
+                        } else if pw != inner.cfg.password {
+                            status::ESME_RINVPASWD
+                        } else {
+                            status::ESME_ROK
+                        };
+                        let id = inner.cfg.system_id.parse().unwrap_or_default();
+                        let pdu: Pdu = match cmd.id() {
+                            CommandId::BindTransmitter => BindTransmitterResp::new(id, None).into(),
+                            CommandId::BindReceiver => BindReceiverResp::new(id, None).into(),
+                            _ => BindTransceiverResp::new(id, None).into(),
+                        };
+                        let r = Command::new(CommandStatus::from(st), s, pdu);
+                        if st != status::ESME_ROK {
+                            inner.update(|x| x.bind_refused += 1);
+                            let _ = conn.send(r).await;
+                            break false;
+                        }
+                        can_receive = cmd.id() != CommandId::BindTransmitter;
+                        let idx = inner.sessions.fetch_add(1, Ordering::Relaxed);
+                        session = Some(idx);
+                        inner.update(|x| {
+                            x.binds += 1;
+                            if x.max_outstanding_seen.len() <= idx {
+                                x.max_outstanding_seen.resize(idx + 1, 0);
+                            }
+                        });
+                        Some(r)
+                    }
+                    Some(Pdu::SubmitSm(sm)) => {
+                        let now = Instant::now();
+                        let throttled = |st: u32| Some(Command::new(CommandStatus::from(st), s, SubmitSmResp::default()));
+                        if session.is_none() {
+                            throttled(0x04)
+                        } else if outstanding >= inner.cfg.window || !inner.rate_allows(now) || inner.random() < inner.cfg.throttle_ratio {
+                            inner.update(|x| x.throttled += 1);
+                            throttled(status::ESME_RTHROTTLED)
+                        } else {
+                            if inner.cfg.drop_ratio > 0.0 && inner.random() < inner.cfg.drop_ratio {
+                                break true;
+                            }
+                            let id = format!("{:X}", inner.next_id.fetch_add(1, Ordering::Relaxed));
+                            outstanding += 1;
+                            let idx = session.unwrap_or(0);
+                            let o = outstanding;
+                            inner.update(|x| {
+                                if let Some(m) = x.max_outstanding_seen.get_mut(idx) {
+                                    *m = (*m).max(o);
+                                }
+                            });
+                            due.push_back((now + latency, Due::SubmitResp { seq: s, sm: Box::new(sm.clone()), id }));
+                            None
+                        }
+                    }
+                    Some(Pdu::DeliverSmResp(_)) => {
+                        if let Some(d) = sent_receipts.remove(&s) {
+                            if u32::from(cmd.status()) == status::ESME_ROK {
+                                inner.update(|x| x.receipts_acked += 1);
+                            } else {
+                                inner.update(|x| x.receipts_nacked += 1);
+                                let delay = inner.cfg.receipts.unwrap_or_default();
+                                due.push_back((Instant::now() + delay, Due::Receipt(d)));
+                            }
+                        }
+                        None
+                    }
+                    Some(Pdu::EnquireLink) => {
+                        inner.update(|x| x.enquire_links += 1);
+                        Some(Command::new(CommandStatus::EsmeRok, s, Pdu::EnquireLinkResp))
+                    }
+                    Some(Pdu::Unbind) => {
+                        inner.update(|x| x.unbinds += 1);
+                        let _ = conn.send(Command::new(CommandStatus::EsmeRok, s, Pdu::UnbindResp)).await;
+                        break false;
+                    }
+                    _ if u32::from(cmd.id()) & 0x8000_0000 == 0 => {
+                        inner.update(|x| x.generic_nacks += 1);
+                        Some(Command::new(CommandStatus::from(status::ESME_RINVCMDID), s, Pdu::GenericNack))
+                    }
+                    _ => None,
+                };
+                if let Some(r) = reply {
+                    if conn.send(r).await.is_err() { break false; }
+                }
+            }
+        }
+    };
+    if dropped {
+        inner.update(|x| x.dropped_connections += 1);
+    }
+}

@@ -1,0 +1,132 @@
+//! `ppgd sim`: the simulator as a command (the lead's main.rs adds `Sim(SimArgs)`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::SimConfig;
+use crate::sim::Simulator;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    /// Read the `[sim]` table of this config file first; flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    #[arg(long)]
+    pub system_id: Option<String>,
+    #[arg(long)]
+    pub password: Option<String>,
+    /// JSON lines file recording every submit_sm.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
+    /// Delay before each submit_sm_resp ("20ms").
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub latency: Option<Duration>,
+    /// submit_sm per second accepted; past it ESME_RTHROTTLED.
+    #[arg(long)]
+    pub throttle_rate: Option<f64>,
+    /// Drop the connection after N submit_sm on it.
+    #[arg(long)]
+    pub drop_after: Option<u64>,
+    /// Send delivery receipts this long after each submit_sm that asks for one ("500ms").
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub receipts: Option<Duration>,
+    /// Outstanding submit_sm per session past which ESME_RTHROTTLED.
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Fraction of submit_sm answered ESME_RTHROTTLED at random.
+    #[arg(long)]
+    pub throttle_ratio: Option<f64>,
+    /// Probability per submit_sm of dropping the connection.
+    #[arg(long)]
+    pub drop_ratio: Option<f64>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Receipt outcome weights DELIVRD,UNDELIV,EXPIRED ("90,8,2").
+    #[arg(long, value_parser = parse_mix)]
+    pub receipt_mix: Option<[u32; 3]>,
+    /// Summary line interval.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub report_every: Duration,
+}
+
+fn parse_mix(s: &str) -> Result<[u32; 3], String> {
+    let v: Vec<u32> = s
+        .split(',')
+        .map(|x| x.trim().parse::<u32>().map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    match v.as_slice() {
+        [a, b, c] => Ok([*a, *b, *c]),
+        _ => Err("three comma-separated weights: DELIVRD,UNDELIV,EXPIRED".into()),
+    }
+}
+
+impl SimArgs {
+    pub fn to_config(&self) -> anyhow::Result<SimConfig> {
+        let mut c = match &self.config {
+            Some(p) => crate::config::Config::load(p)?.sim,
+            None => SimConfig::default(),
+        };
+        if let Some(v) = self.listen {
+            c.listen = v;
+        }
+        if let Some(v) = &self.system_id {
+            c.system_id = v.clone();
+        }
+        if let Some(v) = &self.password {
+            c.password = v.clone();
+        }
+        if let Some(v) = &self.record {
+            c.record = Some(v.clone());
+        }
+        if let Some(v) = self.latency {
+            c.latency = v;
+        }
+        if let Some(v) = self.throttle_rate {
+            c.throttle_rate = Some(v);
+        }
+        if let Some(v) = self.drop_after {
+            c.drop_after = Some(v);
+        }
+        if let Some(v) = self.receipts {
+            c.receipts = Some(v);
+        }
+        if let Some(v) = self.window {
+            c.window = v;
+        }
+        if let Some(v) = self.throttle_ratio {
+            c.throttle_ratio = v;
+        }
+        if let Some(v) = self.drop_ratio {
+            c.drop_ratio = v;
+        }
+        if let Some(v) = self.seed {
+            c.seed = v;
+        }
+        if let Some(v) = self.receipt_mix {
+            c.receipt_mix = v;
+        }
+        Ok(c)
+    }
+}
+
+/// Runs the simulator until Ctrl-C, printing a one-line summary every `report_every` and at exit.
+pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    let cfg = args.to_config()?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    let sim = Simulator::start(cfg, listener);
+    println!("ppgd sim listening on {}", sim.local_addr());
+    let mut tick = tokio::time::interval(args.report_every.max(Duration::from_millis(100)));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => println!("{}", sim.summary()),
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    sim.shutdown();
+    println!("{}", sim.summary());
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Pure pieces of one SMPP session: the bind state, the enquire_link schedule, the throttle pause,
+//! the smooth rate limiter and the reconnect backoff. Time is passed in; the socket driver
+//! (`smpp::conn`) only asks these what to do next.
+
+use std::time::{Duration, Instant};
+
+/// SMPP 3.4 §2.2 session states, as the ESME sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindState {
+    /// No connection (waiting for the reconnect backoff).
+    Closed,
+    /// Connected, bind sent, waiting for the bind response until the bind timeout.
+    Binding,
+    /// Bound: submits flow.
+    Bound,
+    /// unbind sent (shutdown): no new submits, waiting for unbind_resp.
+    Unbinding,
+}
+
+/// A smooth rate limiter: GCRA with burst 1 (a token bucket of depth 1). Each message reserves
+/// the next slot; slots are `1/rate` apart, so the rate holds over any window, not only on average.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    interval: Duration,
+    /// Theoretical arrival time of the next message.
+    tat: Option<Instant>,
+}
+
+impl RateLimiter {
+    /// `rate` messages per second; non-positive or non-finite rates mean unlimited.
+    pub fn new(rate: Option<f64>) -> Self {
+        let interval = match rate {
+            Some(r) if r.is_finite() && r > 0.0 => Duration::from_secs_f64(1.0 / r),
+            _ => Duration::ZERO,
+        };
+        RateLimiter {
+            interval,
+            tat: None,
+        }
+    }
+
+    pub fn is_unlimited(&self) -> bool {
+        self.interval.is_zero()
+    }
+
+    /// Reserves a slot: the instant at which this message may be sent (`now` or later).
+    pub fn reserve(&mut self, now: Instant) -> Instant {
+        if self.is_unlimited() {
+            return now;
+        }
+        let at = match self.tat {
+            Some(t) if t > now => t,
+            _ => now,
+        };
+        self.tat = Some(at + self.interval);
+        at
+    }
+}
+
+/// enquire_link schedule (SMPP 3.4 §4.11): after `interval` without traffic from the SMSC, send
+/// one; no answer within `timeout` = the link is dead (drop and rebind).
+#[derive(Debug, Clone)]
+pub struct EnquireLink {
+    interval: Duration,
+    timeout: Duration,
+    last_rx: Instant,
+    outstanding: Option<(u32, Instant)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkAction {
+    Nothing,
+    Send,
+    Dead,
+}
+
+impl EnquireLink {
+    pub fn new(interval: Duration, timeout: Duration, now: Instant) -> Self {
+        EnquireLink {
+            interval,
+            timeout,
+            last_rx: now,
+            outstanding: None,
+        }
+    }
+
+    /// Any PDU from the SMSC proves the link alive.
+    pub fn received(&mut self, now: Instant) {
+        self.last_rx = now;
+    }
+
+    /// enquire_link_resp for `seq`.
+    pub fn answered(&mut self, seq: u32, now: Instant) {
+        if matches!(self.outstanding, Some((s, _)) if s == seq) {
+            self.outstanding = None;
+        }
+        self.last_rx = now;
+    }
+
+    pub fn sent(&mut self, seq: u32, now: Instant) {
+        self.outstanding = Some((seq, now + self.timeout));
+    }
+
+    pub fn poll(&self, now: Instant) -> LinkAction {
+        match self.outstanding {
+            Some((_, deadline)) if now >= deadline => LinkAction::Dead,
+            Some(_) => LinkAction::Nothing,
+            None if now >= self.last_rx + self.interval => LinkAction::Send,
+            None => LinkAction::Nothing,
+        }
+    }
+
+    /// When `poll` may next return something other than Nothing.
+    pub fn next_event(&self) -> Instant {
+        match self.outstanding {
+            Some((_, deadline)) => deadline,
+            None => self.last_rx + self.interval,
+        }
+    }
+}
+
+/// ESME_RTHROTTLED / ESME_RMSGQFUL: the session sends nothing new until `now + pause`.
+#[derive(Debug, Clone, Default)]
+pub struct Throttle {
+    until: Option<Instant>,
+}
+
+impl Throttle {
+    pub fn pause(&mut self, now: Instant, pause: Duration) {
+        let until = now + pause;
+        self.until = Some(self.until.map_or(until, |u| u.max(until)));
+    }
+
+    pub fn is_paused(&self, now: Instant) -> bool {
+        matches!(self.until, Some(u) if now < u)
+    }
+
+    pub fn until(&self) -> Option<Instant> {
+        self.until
+    }
+}
+
+/// Exponential reconnect backoff with jitter: min·2ⁿ capped at max, times a factor in [0.5, 1).
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    min: Duration,
+    max: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    pub fn new(min: Duration, max: Duration) -> Self {
+        Backoff {
+            min,
+            max: max.max(min),
+            attempt: 0,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+
+    /// The next delay; `jitter` in [0, 1) comes from the caller (pure).
+    pub fn next_delay(&mut self, jitter: f64) -> Duration {
+        let exp = self.min.saturating_mul(1u32 << self.attempt.min(20));
+        self.attempt = self.attempt.saturating_add(1);
+        Self::jittered(exp.min(self.max), jitter)
+    }
+
+    /// The maximum delay (bind refused for credentials: the operator has to act).
+    pub fn max_delay(&self, jitter: f64) -> Duration {
+        Self::jittered(self.max, jitter)
+    }
+
+    fn jittered(d: Duration, jitter: f64) -> Duration {
+        let j = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        d.mul_f64(0.5 + j / 2.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limiter_spaces_slots_evenly() {
+        let t0 = Instant::now();
+        let mut r = RateLimiter::new(Some(100.0));
+        assert_eq!(r.reserve(t0), t0);
+        assert_eq!(r.reserve(t0), t0 + Duration::from_millis(10));
+        assert_eq!(r.reserve(t0), t0 + Duration::from_millis(20));
+        // Idle time does not build a burst: after a pause the next slot is `now`, then spaced.
+        let later = t0 + Duration::from_secs(5);
+        assert_eq!(r.reserve(later), later);
+        assert_eq!(r.reserve(later), later + Duration::from_millis(10));
+        let mut u = RateLimiter::new(None);
+        assert!(u.is_unlimited());
+        assert_eq!(u.reserve(t0), t0);
+        assert!(RateLimiter::new(Some(0.0)).is_unlimited());
+    }
+
+    #[test]
+    fn enquire_link_sends_when_idle_and_declares_dead() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let mut e = EnquireLink::new(30 * s, 5 * s, t0);
+        assert_eq!(e.poll(t0 + 29 * s), LinkAction::Nothing);
+        e.received(t0 + 10 * s);
+        assert_eq!(e.poll(t0 + 39 * s), LinkAction::Nothing);
+        assert_eq!(e.poll(t0 + 40 * s), LinkAction::Send);
+        e.sent(7, t0 + 40 * s);
+        assert_eq!(e.poll(t0 + 44 * s), LinkAction::Nothing);
+        assert_eq!(e.next_event(), t0 + 45 * s);
+        assert_eq!(e.poll(t0 + 45 * s), LinkAction::Dead);
+        e.answered(6, t0 + 45 * s);
+        assert_eq!(
+            e.poll(t0 + 45 * s),
+            LinkAction::Dead,
+            "another seq does not answer it"
+        );
+        e.answered(7, t0 + 45 * s);
+        assert_eq!(e.poll(t0 + 46 * s), LinkAction::Nothing);
+    }
+
+    #[test]
+    fn throttle_pause_extends_never_shortens() {
+        let t0 = Instant::now();
+        let mut t = Throttle::default();
+        assert!(!t.is_paused(t0));
+        t.pause(t0, Duration::from_secs(2));
+        t.pause(t0, Duration::from_secs(1));
+        assert!(t.is_paused(t0 + Duration::from_millis(1999)));
+        assert!(!t.is_paused(t0 + Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters() {
+        let ms = Duration::from_millis;
+        let mut b = Backoff::new(ms(100), ms(1000));
+        assert_eq!(b.next_delay(0.999_999_9).as_millis(), 99);
+        assert_eq!(b.next_delay(0.0), ms(100));
+        assert_eq!(b.next_delay(0.0), ms(200));
+        assert_eq!(b.next_delay(0.0), ms(400));
+        assert_eq!(b.next_delay(0.0), ms(500));
+        assert_eq!(b.next_delay(0.0), ms(500));
+        b.reset();
+        assert_eq!(b.next_delay(0.0), ms(50));
+        assert_eq!(b.max_delay(0.0), ms(500));
+        assert_eq!(b.max_delay(f64::NAN), ms(500));
+    }
+}
