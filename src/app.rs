@@ -1,1 +1,202 @@
-//! (being written)
+//! `ppgd serve`: wiring and graceful shutdown.
+//!
+//! Start order: metrics → (built-in simulator) → store → SMPP pool → dispatcher, receipts,
+//! housekeeping, notifier → ops listener → PAP listener. Shutdown runs the other way: stop taking
+//! PAP requests, let the dispatcher record what is in flight, drain and unbind SMPP, close the store.
+//! Nothing accepted is lost at any point: it is in the store before it is answered.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::info;
+
+use crate::config::Config;
+use crate::dispatch::{Dispatcher, Waker};
+use crate::metrics::Metrics;
+use crate::sim::{SimHandle, Simulator};
+use crate::smpp::pool::Pool;
+use crate::store::sqlite::SqliteStore;
+
+/// A running gateway.
+pub struct Gateway {
+    pub pap_addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    pub sim: Option<SimHandle>,
+    pub metrics: Metrics,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    pool: Pool,
+    drain: Duration,
+}
+
+impl Gateway {
+    /// Binds every listener and starts every task. Listen addresses with port 0 get a free port
+    /// (tests): the bound addresses are in the returned handle.
+    pub async fn start(cfg: Config) -> anyhow::Result<Gateway> {
+        let metrics = Metrics::new();
+        let mut cfg = cfg;
+
+        let sim = if cfg.sim.enabled {
+            let listener = TcpListener::bind(cfg.sim.listen)
+                .await
+                .with_context(|| format!("sim.listen {}", cfg.sim.listen))?;
+            let handle = Simulator::start(cfg.sim.clone(), listener);
+            let addr = handle.local_addr();
+            info!(%addr, "built-in SMSC simulator listening");
+            // SMSCs that point at the simulator's configured address follow it to its real port.
+            for smsc in &mut cfg.smsc {
+                if smsc.port == cfg.sim.listen.port() && cfg.sim.listen.port() == 0 {
+                    smsc.port = addr.port();
+                }
+            }
+            Some(handle)
+        } else {
+            None
+        };
+
+        let store = Arc::new(
+            SqliteStore::open(
+                &cfg.store.path,
+                cfg.store.queue_limit,
+                cfg.store.batch_max,
+                metrics.clone(),
+            )
+            .with_context(|| format!("store.path {}", cfg.store.path.display()))?,
+        );
+
+        let (receipt_tx, receipt_rx) = mpsc::channel(1024);
+        let pool = Pool::start(&cfg.smsc, &cfg.route, metrics.clone(), receipt_tx);
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let waker = Waker::default();
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            pool.clone(),
+            cfg.dispatch.clone(),
+            &cfg.smsc,
+            cfg.store.lease,
+            metrics.clone(),
+            &waker,
+        );
+        let mut tasks = JoinSet::new();
+        tasks.spawn(dispatcher.clone().run(shutdown_rx.clone()));
+        tasks.spawn(dispatcher.clone().run_receipts(receipt_rx));
+        tasks.spawn(
+            dispatcher
+                .clone()
+                .run_housekeeping(cfg.store.retention, shutdown_rx.clone()),
+        );
+        tasks.spawn(crate::notify::run(
+            store.clone(),
+            cfg.notify.clone(),
+            metrics.clone(),
+            shutdown_rx.clone(),
+        ));
+
+        let metrics_addr = match cfg.metrics.listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("metrics.listen {addr}"))?;
+                let bound = listener.local_addr()?;
+                let ready_pool = pool.clone();
+                let ready: crate::http::ops::Readiness = Arc::new(move || {
+                    if ready_pool.bound_sessions() > 0 {
+                        Ok(())
+                    } else {
+                        Err("no SMPP session is bound".into())
+                    }
+                });
+                let router = crate::http::ops::router(metrics.clone(), ready);
+                let mut stop = shutdown_rx.clone();
+                tasks.spawn(async move {
+                    let _ = axum::serve(listener, router)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.changed().await;
+                        })
+                        .await;
+                });
+                info!(addr = %bound, "metrics listening on /metrics, /healthz, /readyz");
+                Some(bound)
+            }
+            None => None,
+        };
+
+        let pap_listener = TcpListener::bind(cfg.pap.listen)
+            .await
+            .with_context(|| format!("pap.listen {}", cfg.pap.listen))?;
+        let pap_addr = pap_listener.local_addr()?;
+        let state =
+            crate::http::PapState::new(&cfg, store.clone(), pool.clone(), metrics.clone(), waker);
+        let stop = shutdown_rx.clone();
+        let tls = cfg.pap.tls.clone();
+        tasks.spawn(async move {
+            if let Err(e) = crate::http::serve(pap_listener, tls, state, stop).await {
+                tracing::error!(error = %e, "PAP listener failed");
+            }
+        });
+        info!(addr = %pap_addr, path = %cfg.pap.path, tls = cfg.pap.tls.is_some(), "PAP listening");
+
+        let drain = cfg
+            .smsc
+            .iter()
+            .map(|s| s.shutdown_timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(10));
+        Ok(Gateway {
+            pap_addr,
+            metrics_addr,
+            sim,
+            metrics,
+            shutdown,
+            tasks,
+            pool,
+            drain,
+        })
+    }
+
+    /// Stops taking requests, records what is in flight, drains and unbinds SMPP, closes the store.
+    pub async fn stop(mut self) {
+        info!("shutting down: no new PAP requests");
+        let _ = self.shutdown.send(true);
+        // The dispatcher finishes the submissions in flight before its task ends.
+        let pool = self.pool.clone();
+        let drain = self.drain;
+        let wait_tasks = async {
+            while let Some(r) = self.tasks.join_next().await {
+                if let Err(e) = r
+                    && e.is_panic()
+                {
+                    tracing::error!(error = %e, "a task panicked during shutdown");
+                }
+                // The receipt task ends only when the pool is gone; do not wait for it forever.
+                if self.tasks.len() <= 1 {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(drain + Duration::from_secs(5), wait_tasks).await;
+        pool.shutdown(drain).await;
+        self.tasks.abort_all();
+        if let Some(sim) = self.sim.take() {
+            sim.shutdown();
+        }
+        info!("stopped");
+    }
+}
+
+/// Runs the gateway until `signal` resolves, then shuts it down gracefully.
+pub async fn serve(
+    cfg: Config,
+    signal: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let gw = Gateway::start(cfg).await?;
+    signal.await;
+    gw.stop().await;
+    Ok(())
+}

@@ -25,9 +25,13 @@
 //! | [`config`] | — | the one config file (TOML + `PPGD_` environment), validated |
 //! | [`metrics`] | — | the one catalogue of Prometheus metric names |
 //! | [`app`] | io | wiring and graceful shutdown for `ppgd serve` |
+//! | [`cli`] | io | logging setup, `serve` and `config check` for the binary |
+//! | [`client`] | io | `ppgd push`: a PI on the command line |
 //! | [`util`] | pure | UTC timestamps in the formats PAP, SI and SMPP use |
 
 pub mod app;
+pub mod cli;
+pub mod client;
 pub mod compile;
 pub mod config;
 pub mod decode;

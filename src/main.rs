@@ -1,4 +1,68 @@
-fn main() {
-    eprintln!("ppgd: being written");
-    std::process::exit(2);
+//! The `ppgd` binary: parses the command line, sets up logging, and hands over to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "ppgd",
+    version,
+    about = "WAP Push Proxy Gateway: PAP over HTTP in, WSP push over SMPP out"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        /// The config file (TOML; PPGD_ environment variables override it).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Run the SMSC simulator.
+    Sim(ppgd::sim::cli::SimArgs),
+    /// Send PAP requests to a gateway, as a Push Initiator would.
+    Push(ppgd::client::PushArgs),
+    /// Dissect octets from a trace: SMS user data, WSP push, MMS, SI/SL WBXML, submit_sm, or PAP.
+    Decode(ppgd::decode::DecodeArgs),
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Load and validate a config; print it resolved, secrets masked.
+    Check { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => ppgd::cli::serve(&config),
+        Command::Sim(args) => {
+            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::sim::cli::run(args)))
+        }
+        Command::Push(args) => {
+            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::client::run(args)))
+        }
+        Command::Decode(args) => ppgd::decode::run(args),
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => ppgd::cli::config_check(&file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ppgd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

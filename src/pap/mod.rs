@@ -15,5 +15,6 @@ pub use document::*;
 pub use multipart::{Headers, MediaType, Multipart, MultipartError, Part, TransferEncoding};
 pub use submission::{
     CapabilitiesEntity, ContentEntity, PapError, PapRequest, PushSubmission, SubmissionError,
+    write_push_submission,
 };
 pub use xml::XmlLimits;

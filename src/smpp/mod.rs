@@ -14,6 +14,7 @@
 
 pub mod codec;
 pub mod conn;
+pub mod dissect;
 pub mod pdu;
 pub mod pool;
 pub mod session;

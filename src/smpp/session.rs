@@ -55,6 +55,23 @@ impl RateLimiter {
         self.tat = Some(at + self.interval);
         at
     }
+
+    /// Takes a slot only if it is due within `burst` of `now` (a PI's request is refused, not
+    /// delayed); otherwise says how long until one would be.
+    pub fn try_reserve(&mut self, now: Instant, burst: Duration) -> Result<(), Duration> {
+        if self.is_unlimited() {
+            return Ok(());
+        }
+        let at = match self.tat {
+            Some(t) if t > now => t,
+            _ => now,
+        };
+        if at > now + burst {
+            return Err(at - (now + burst));
+        }
+        self.tat = Some(at + self.interval);
+        Ok(())
+    }
 }
 
 /// enquire_link schedule (SMPP 3.4 §4.11): after `interval` without traffic from the SMSC, send
@@ -186,6 +203,26 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn try_reserve_refuses_past_the_burst_and_says_how_long() {
+        let t0 = Instant::now();
+        let mut r = RateLimiter::new(Some(10.0)); // one slot per 100 ms
+        let burst = Duration::from_millis(250);
+        // now, +100, +200 are within the burst; +300 is not.
+        for _ in 0..3 {
+            assert_eq!(r.try_reserve(t0, burst), Ok(()));
+        }
+        let wait = r.try_reserve(t0, burst).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(50));
+        // A refusal takes no slot: after the wait the next one is granted.
+        assert_eq!(r.try_reserve(t0 + wait, burst), Ok(()));
+        assert!(
+            RateLimiter::new(None)
+                .try_reserve(t0, Duration::ZERO)
+                .is_ok()
+        );
+    }
 
     #[test]
     fn rate_limiter_spaces_slots_evenly() {

@@ -90,14 +90,28 @@ pub fn dissect(bytes: &[u8], out: &mut Dissection) -> Result<(), WspError> {
 /// Shows a push body by its content type: MMS via [`crate::mms::dissect`], WSP multipart as its
 /// entries, everything else as hex.
 ///
-/// HOOK (lead): `application/vnd.wap.sic` / `application/vnd.wap.slc` / `application/vnd.wap.coc`
-/// should go to `crate::wbxml::dissect(body, out)` once the wbxml module provides it; until then
-/// they are shown as hex like any other type.
+/// SI / SL / CO WBXML (`application/vnd.wap.sic` / `slc` / `coc`) goes to [`crate::wbxml::dissect`].
 pub fn dissect_body(content_type: &ContentType, body: &[u8], out: &mut Dissection) {
     if content_type.is("application/vnd.wap.mms-message") {
         out.nest(format!("Body ({} octets)", body.len()), |d| {
             if let Err(e) = crate::mms::dissect(body, d) {
                 d.field("MMS error", e);
+                d.field("Octets", hex(body));
+            }
+        });
+        return;
+    }
+    let is_wbxml = [
+        "application/vnd.wap.sic",
+        "application/vnd.wap.slc",
+        "application/vnd.wap.coc",
+    ]
+    .iter()
+    .any(|m| content_type.is(m));
+    if is_wbxml {
+        out.nest(format!("Body ({} octets)", body.len()), |d| {
+            if let Err(e) = crate::wbxml::dissect(body, d) {
+                d.field("WBXML error", e);
                 d.field("Octets", hex(body));
             }
         });
