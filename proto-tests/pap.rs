@@ -27,7 +27,7 @@ fn doc_err(name: &str) -> DocumentError {
 
 /// A `.mime` vector: `#` comment lines, the request's Content-Type header line, a blank line,
 /// then the body byte for byte.
-fn mime(name: &str) -> (String, Vec<u8>) {
+pub(crate) fn mime(name: &str) -> (String, Vec<u8>) {
     let all = raw(name);
     let mut rest = &all[..];
     loop {

@@ -42,6 +42,12 @@ impl Gateway {
         let mut cfg = cfg;
 
         let sim = if cfg.sim.enabled {
+            if let Some(dir) = cfg.sim.record.as_ref().and_then(|p| p.parent())
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("sim.record directory {}", dir.display()))?;
+            }
             let listener = TcpListener::bind(cfg.sim.listen)
                 .await
                 .with_context(|| format!("sim.listen {}", cfg.sim.listen))?;
