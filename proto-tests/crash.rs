@@ -231,3 +231,70 @@ fn push_args(url: &str, push_id: &str) -> ppgd::client::PushArgs {
     a.push_id = Some(push_id.into());
     a
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_unbinds_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // A slow SMSC, so that submissions are in flight when SIGTERM comes.
+    let sim = Simulator::start(
+        SimConfig {
+            latency: Duration::from_millis(200),
+            ..SimConfig::default()
+        },
+        listener,
+    );
+    let (pap_port, metrics_port) = (free_port(), free_port());
+    let config = write_config(dir.path(), pap_port, metrics_port, sim.local_addr().port());
+    let log = dir.path().join("ppgd.log");
+    let ready = format!("http://127.0.0.1:{metrics_port}/readyz");
+    let url = format!("http://127.0.0.1:{pap_port}/wappush");
+    let mut instance = Instance::start(&config, &log);
+    wait_for("start", || async { get(&ready).await.0 == 200 }).await;
+
+    let client = PapClient::new(Duration::from_secs(5));
+    let auth = basic_auth(USER, PASS);
+    let mut accepted = Vec::new();
+    for i in 0..60 {
+        let push_id = format!("term-{i}");
+        let mut args = push_args(&url, &push_id);
+        args.mms_location = Some(format!("http://mmsc.example/{push_id}"));
+        let (ct, body) = build_request(&args).unwrap();
+        let reply = client
+            .post(&url, &ct, Some(&auth), Bytes::from(body))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 202);
+        accepted.push(push_id);
+    }
+    let pid = instance.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || {
+        let s = instance.child.wait();
+        (instance, s)
+    });
+    let (instance, status) = tokio::time::timeout(Duration::from_secs(30), status)
+        .await
+        .expect("ppgd exits after SIGTERM")
+        .unwrap();
+    assert!(status.unwrap().success(), "exit status after SIGTERM");
+    drop(instance);
+    assert!(
+        sim.stats().unbinds >= 2,
+        "sessions unbound: {:?}",
+        sim.stats()
+    );
+    // What was still queued is delivered by the next start.
+    let _again = Instance::start(&config, &log);
+    wait_for("every accepted push delivered", || async {
+        let seen = arrivals(&sim);
+        accepted.iter().all(|id| seen.contains_key(id))
+    })
+    .await;
+}

@@ -717,3 +717,58 @@ async fn metrics_from_a_running_gateway_pass_promtool() {
         Err(e) => panic!("promtool required (PPGD_REQUIRE_TOOLS=1) but: {e}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reload_swaps_pi_accounts_and_names_what_needs_a_restart() {
+    let t = TestGateway::start().await;
+    let mut a = t.args();
+    a.to = vec!["+491701234567".into()];
+    a.mms_location = Some("http://mmsc.example/r".into());
+    a.push_id = Some("before-reload".into());
+    assert_eq!(push_code(&t.send(&a).await.1), 1001);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut new = config(dir.path());
+    new.pap.pi[0].password = "rotated".into();
+    new.smsc[0].window = 5;
+    let restart = t.gw.reload(&new);
+    // store.path differs (another temp dir) and the SMSC window changed: both need a restart.
+    assert!(
+        restart.contains(&"smsc") && restart.contains(&"store"),
+        "{restart:?}"
+    );
+    assert!(!restart.contains(&"pap (listener)"), "{restart:?}");
+
+    // The old password no longer works, the new one does; the SMPP sessions stayed up.
+    let (ct, body) = build_request(&a).unwrap();
+    let r = t
+        .client
+        .post(
+            &t.url,
+            &ct,
+            Some(&basic_auth(USER, PASS)),
+            Bytes::from(body.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 401);
+    a.push_id = Some("after-reload".into());
+    let (ct, body) = build_request(&a).unwrap();
+    let r = t
+        .client
+        .post(
+            &t.url,
+            &ct,
+            Some(&basic_auth(USER, "rotated")),
+            Bytes::from(body),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 202);
+    t.wait_messages(2).await;
+    assert_eq!(
+        t.gw.sim.as_ref().unwrap().stats().binds,
+        2,
+        "sessions were rebound"
+    );
+}

@@ -32,6 +32,10 @@ pub struct Gateway {
     tasks: JoinSet<()>,
     pool: Pool,
     drain: Duration,
+    /// Replaces the PI accounts of the running PAP listener.
+    reload_pis: Box<dyn Fn(Vec<crate::config::PiConfig>) + Send + Sync>,
+    /// The config it runs with, to tell which reloaded changes need a restart.
+    running: Config,
 }
 
 impl Gateway {
@@ -139,6 +143,8 @@ impl Gateway {
         let pap_addr = pap_listener.local_addr()?;
         let state =
             crate::http::PapState::new(&cfg, store.clone(), pool.clone(), metrics.clone(), waker);
+        let reload_state = state.clone();
+        let reload_pis = Box::new(move |pis| reload_state.reload_pis(pis));
         let stop = shutdown_rx.clone();
         let tls = cfg.pap.tls.clone();
         tasks.spawn(async move {
@@ -163,7 +169,49 @@ impl Gateway {
             tasks,
             pool,
             drain,
+            reload_pis,
+            running: cfg,
         })
+    }
+
+    /// SIGHUP: takes the new PI accounts (credentials, networks, prefixes, rates) at once, without
+    /// touching SMPP sessions or requests in flight. Returns the tables that changed but need a
+    /// restart to take effect (listeners, store, SMSCs, routes, dispatch, notify, sim).
+    pub fn reload(&self, new: &Config) -> Vec<&'static str> {
+        (self.reload_pis)(new.pap.pi.clone());
+        let same = |a: &dyn erased::Ser, b: &dyn erased::Ser| a.canonical() == b.canonical();
+        let r = &self.running;
+        let mut restart = Vec::new();
+        if !same(
+            &(&r.pap.listen, &r.pap.path, &r.pap.tls, r.pap.body_limit),
+            &(
+                &new.pap.listen,
+                &new.pap.path,
+                &new.pap.tls,
+                new.pap.body_limit,
+            ),
+        ) {
+            restart.push("pap (listener)");
+        }
+        for (name, a, b) in [
+            (
+                "store",
+                &r.store as &dyn erased::Ser,
+                &new.store as &dyn erased::Ser,
+            ),
+            ("smsc", &r.smsc, &new.smsc),
+            ("route", &r.route, &new.route),
+            ("dispatch", &r.dispatch, &new.dispatch),
+            ("notify", &r.notify, &new.notify),
+            ("metrics", &r.metrics, &new.metrics),
+            ("log", &r.log, &new.log),
+            ("sim", &r.sim, &new.sim),
+        ] {
+            if !same(a, b) {
+                restart.push(name);
+            }
+        }
+        restart
     }
 
     /// Stops taking requests, records what is in flight, drains and unbinds SMPP, closes the store.
@@ -196,13 +244,49 @@ impl Gateway {
     }
 }
 
-/// Runs the gateway until `signal` resolves, then shuts it down gracefully.
+/// Runs the gateway until `signal` resolves, then shuts it down gracefully. On SIGHUP the config
+/// file `path` is read again and the PI accounts are replaced (see [`Gateway::reload`]).
 pub async fn serve(
     cfg: Config,
+    path: Option<std::path::PathBuf>,
     signal: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let gw = Gateway::start(cfg).await?;
-    signal.await;
+    tokio::pin!(signal);
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    loop {
+        #[cfg(unix)]
+        let hangup = hup.recv();
+        #[cfg(not(unix))]
+        let hangup = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = &mut signal => break,
+            _ = hangup => match path.as_deref().map(Config::load) {
+                Some(Ok(new)) => {
+                    let restart = gw.reload(&new);
+                    info!(pis = new.pap.pi.len(), "SIGHUP: PI accounts reloaded");
+                    if !restart.is_empty() {
+                        tracing::warn!(tables = ?restart, "SIGHUP: these changed tables take effect only after a restart");
+                    }
+                }
+                Some(Err(e)) => tracing::error!(error = %e, "SIGHUP: the config does not load; keeping the running one"),
+                None => tracing::warn!("SIGHUP: no config file to reload"),
+            },
+        }
+    }
     gw.stop().await;
     Ok(())
+}
+
+/// Compares config tables by their serialized form (every config struct is Serialize).
+mod erased {
+    pub trait Ser {
+        fn canonical(&self) -> String;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn canonical(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
 }

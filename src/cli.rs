@@ -32,7 +32,11 @@ pub fn serve(path: &Path) -> anyhow::Result<()> {
     let cfg = Config::load(path).with_context(|| format!("config {}", path.display()))?;
     init_logging(&cfg.log);
     let rt = runtime()?;
-    rt.block_on(crate::app::serve(cfg, shutdown_signal()))
+    rt.block_on(crate::app::serve(
+        cfg,
+        Some(path.to_path_buf()),
+        shutdown_signal(),
+    ))
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
