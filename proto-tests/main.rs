@@ -2,6 +2,7 @@
 //! Each codec and layer has its own module file here.
 
 mod crash;
+mod decode;
 mod e2e;
 mod mms;
 mod ops;

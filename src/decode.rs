@@ -193,33 +193,24 @@ impl Input {
         Ok(Input::Octets(items))
     }
 
-    /// A file: XML text, hex text (segments split by blank lines, or one per line), or octets.
+    /// A file: XML text; hex text (segments separated by blank lines; the lines of one segment
+    /// are joined, so a wrapped hex dump is one segment); or raw octets.
     pub fn from_file_bytes(raw: Vec<u8>) -> Input {
         if let Ok(text) = std::str::from_utf8(&raw) {
             if text.trim_start().starts_with('<') {
                 return Input::Text(text.to_string());
             }
-            let paragraphs: Vec<&str> = text
+            let normalized = text.replace("\r\n", "\n");
+            let items: Result<Vec<_>, _> = normalized
                 .split("\n\n")
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
+                .map(parse_hex)
                 .collect();
-            let lines: Vec<&str> = text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            for candidate in [paragraphs, lines] {
-                if let Ok(items) = candidate
-                    .iter()
-                    .map(|p| parse_hex(p))
-                    .collect::<Result<Vec<_>, _>>()
-                    && !items.is_empty()
-                {
-                    // One-per-line is only right if every line alone looks like a segment; a
-                    // wrapped hex dump is one item.
-                    return Input::Octets(items);
-                }
+            if let Ok(items) = items
+                && !items.is_empty()
+            {
+                return Input::Octets(items);
             }
         }
         Input::Octets(vec![raw])

@@ -3,6 +3,8 @@
 
 use criterion::{criterion_group, criterion_main};
 
+#[path = "bench_compile.rs"]
+mod bench_compile;
 #[path = "bench_pap.rs"]
 mod bench_pap;
 #[path = "bench_sms.rs"]
@@ -12,6 +14,7 @@ mod bench_wbxml;
 
 criterion_group!(
     benches,
+    bench_compile::benches,
     bench_sms::benches,
     bench_pap::benches,
     bench_wbxml::benches

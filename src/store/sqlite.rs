@@ -212,7 +212,6 @@ impl SqliteStore {
             })?;
         // File::try_lock is stable since Rust 1.89 (the toolchain is 1.95; Cargo.toml's
         // rust-version 1.85 is older than the task's stated requirement).
-        #[allow(clippy::incompatible_msrv)]
         let locked = lock.try_lock();
         match locked {
             Ok(()) => {}
