@@ -31,9 +31,10 @@ macro_rules! ct {
     };
 }
 
-/// Well-known content types. Encoding versions: 0x00–0x2D 1.1, 0x2E–0x34 1.2, 0x35–0x37 1.3,
-/// 0x38–0x43 1.4 (0x3E mms-message is 1.4, digest §2.3), 0x44–0x54 1.5 (0x44 syncml.notification is
-/// 1.5, digest §2.3); the 1.3/1.4 boundary inside 0x35–0x3D follows Kannel's table.
+/// Well-known content types (codes and names as in AOSP WspTypeDecoder). Encoding versions from
+/// digest §2.3 where it gives them (0x2D 1.1, 0x2E–0x34 1.2, 0x36 1.3, 0x3E 1.4, 0x44 1.5); between
+/// those anchors the version is interpolated (0x35 1.3, 0x37–0x43 1.4, 0x45–0x54 1.5) and is
+/// UNVERIFIED against the WAP-230 table.
 pub static CONTENT_TYPES: &[ContentTypeEntry] = &[
     ct!(0x00, "*/*", V11),
     ct!(0x01, "text/*", V11),
@@ -300,8 +301,8 @@ pub fn app_id_code(urn: &str) -> Option<u32> {
         .map(|e| e.0)
 }
 
-/// Well-known parameters (WAP-230 Table 38): code, name, first encoding version. Several names
-/// were re-assigned new codes in 1.4 with a Text-string value; both are kept.
+/// Well-known parameters (WAP-230 Table 38): code and name. Several names were re-assigned new
+/// codes in 1.4 (0x17–0x1D, Text-string values); both codes are kept.
 pub static PARAMETERS: &[(u8, &str)] = &[
     (0x00, "q"),
     (0x01, "charset"),
