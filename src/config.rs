@@ -499,6 +499,9 @@ impl Config {
                 "is required when store.backend = \"postgres\"",
             );
         }
+        if self.store.lease < Duration::from_secs(1) {
+            return bad("store.lease".into(), "must be at least 1s");
+        }
         if self.store.batch_max == 0 {
             return bad("store.batch_max".into(), "must be at least 1");
         }

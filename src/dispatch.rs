@@ -32,8 +32,12 @@ pub mod codes {
 const ADDRESS_STATUSES: &[u32] = &[0x0B, 0x50, 0x51];
 
 /// How long one pool.submit may retry transient failures before the recipient goes back to the
-/// store with a backoff (keeps leases short and lets other recipients through).
-const SUBMIT_ATTEMPT_WINDOW: Duration = Duration::from_secs(60);
+/// store with a backoff: two thirds of the lease, so the attempt always ends (and its outcome is
+/// recorded) while this instance still holds the lease — otherwise the recipient could be leased
+/// again and submitted twice.
+fn attempt_window(lease: Duration) -> Duration {
+    (lease * 2 / 3).max(Duration::from_millis(500))
+}
 
 pub struct Dispatcher<S: PushStore> {
     store: Arc<S>,
@@ -172,7 +176,7 @@ impl<S: PushStore> Dispatcher<S> {
                 segments,
                 receipt: job.confirmed,
                 validity: job.deliver_before,
-                deadline: started + SUBMIT_ATTEMPT_WINDOW,
+                deadline: started + attempt_window(self.lease),
             };
             debug!(push_id = %job.push_id, smsc = %route.name, segments = count, "submitting");
             match self.pool.submit(&route.name, message).await {
@@ -386,6 +390,15 @@ pub fn backoff(min: Duration, max: Duration, attempts: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempt_ends_inside_its_lease() {
+        for secs in [1, 2, 30, 300] {
+            let lease = Duration::from_secs(secs);
+            assert!(attempt_window(lease) < lease, "{secs}");
+        }
+        assert_eq!(attempt_window(Duration::from_secs(30)), Duration::from_secs(20));
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {
