@@ -711,10 +711,10 @@ async fn metrics_from_a_running_gateway_pass_promtool() {
                 "promtool: {said}"
             );
         }
-        Err(_) if std::env::var("PPGD_REQUIRE_TOOLS").as_deref() != Ok("1") => {
+        Err(_) if std::env::var("REQUIRE_TEST_TOOLS").as_deref() != Ok("1") => {
             eprintln!("promtool not installed: /metrics not checked by promtool");
         }
-        Err(e) => panic!("promtool required (PPGD_REQUIRE_TOOLS=1) but: {e}"),
+        Err(e) => panic!("promtool required (REQUIRE_TEST_TOOLS=1) but: {e}"),
     }
 }
 

@@ -9,7 +9,7 @@
 //!
 //! promtool (Debian package `prometheus`) checks the rule syntax, runs the rule unit tests, parses
 //! every dashboard expression and lints the exposition. Without promtool those checks print a
-//! notice and pass, unless `PPGD_REQUIRE_TOOLS=1` (CI sets it).
+//! notice and pass, unless `REQUIRE_TEST_TOOLS=1` (CI sets it).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -694,7 +694,7 @@ fn every_alert_has_a_firing_unit_test() {
 // ---------------------------------------------------------------------------------------------
 
 /// Runs promtool, or returns None (after a notice) when it is not installed and
-/// PPGD_REQUIRE_TOOLS is not 1.
+/// REQUIRE_TEST_TOOLS is not 1.
 fn promtool(args: &[&str], stdin: Option<&str>, dir: &Path) -> Option<Output> {
     let child = Command::new("promtool")
         .args(args)
@@ -710,8 +710,8 @@ fn promtool(args: &[&str], stdin: Option<&str>, dir: &Path) -> Option<Output> {
     let mut child = match child {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if std::env::var("PPGD_REQUIRE_TOOLS").as_deref() == Ok("1") {
-                panic!("promtool not found and PPGD_REQUIRE_TOOLS=1 (apt install prometheus)");
+            if std::env::var("REQUIRE_TEST_TOOLS").as_deref() == Ok("1") {
+                panic!("promtool not found and REQUIRE_TEST_TOOLS=1 (apt install prometheus)");
             }
             eprintln!(
                 "NOTICE: promtool not found, skipping `promtool {}`",
