@@ -14,8 +14,17 @@ use ppgd::smpp::{OutboundMessage, Pool, SubmitOutcome};
 use ppgd::sms::Segment;
 
 async fn run(latency: Duration, sessions: usize, window: usize, n: usize) -> f64 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let sim = Simulator::start(SimConfig { latency, window: 10_000, ..SimConfig::default() }, listener);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let sim = Simulator::start(
+        SimConfig {
+            latency,
+            window: 10_000,
+            ..SimConfig::default()
+        },
+        listener,
+    );
     let cfg = SmscConfig {
         name: "sim".into(),
         port: sim.local_addr().port(),
@@ -31,7 +40,13 @@ async fn run(latency: Duration, sessions: usize, window: usize, n: usize) -> f64
     pool.wait_bound(sessions).await;
     let seg = Segment {
         user_data: Bytes::from(
-            [&[0x0B, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x00, 0x03, 0x01, 0x01, 0x01][..], &[0x42; 128][..]].concat(),
+            [
+                &[
+                    0x0B, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x00, 0x03, 0x01, 0x01, 0x01,
+                ][..],
+                &[0x42; 128][..],
+            ]
+            .concat(),
         ),
         udhi: true,
         in_message_payload: false,
@@ -71,20 +86,50 @@ async fn run(latency: Duration, sessions: usize, window: usize, n: usize) -> f64
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let nproc = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     println!("nproc={nproc}");
     for (label, latency, sessions, window, n) in [
-        ("zero latency, 1 session x window 50", Duration::ZERO, 1, 50, 100_000),
-        ("zero latency, 4 sessions x window 50", Duration::ZERO, 4, 50, 100_000),
-        ("20 ms latency, 4 sessions x window 50", Duration::from_millis(20), 4, 50, 50_000),
+        (
+            "zero latency, 1 session x window 50",
+            Duration::ZERO,
+            1,
+            50,
+            100_000,
+        ),
+        (
+            "zero latency, 4 sessions x window 50",
+            Duration::ZERO,
+            4,
+            50,
+            100_000,
+        ),
+        (
+            "20 ms latency, 4 sessions x window 50",
+            Duration::from_millis(20),
+            4,
+            50,
+            50_000,
+        ),
     ] {
         let rate = rt.block_on(run(latency, sessions, window, n));
-        let bound = if latency.is_zero() { f64::NAN } else { (sessions * window) as f64 / latency.as_secs_f64() };
+        let bound = if latency.is_zero() {
+            f64::NAN
+        } else {
+            (sessions * window) as f64 / latency.as_secs_f64()
+        };
         if bound.is_nan() {
             println!("{label}: {rate:.0} submit_sm/s");
         } else {
-            println!("{label}: {rate:.0} submit_sm/s ({:.1}% of the window-bound {bound:.0}/s)", 100.0 * rate / bound);
+            println!(
+                "{label}: {rate:.0} submit_sm/s ({:.1}% of the window-bound {bound:.0}/s)",
+                100.0 * rate / bound
+            );
         }
     }
 }

@@ -150,7 +150,7 @@ impl Simulator {
         listener: TcpListener,
         tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> SimHandle {
-        let local_addr = listener.local_addr().unwrap_or_else(|_| cfg.listen);
+        let local_addr = listener.local_addr().unwrap_or(cfg.listen);
         let record = cfg.record.as_ref().and_then(|p| match std::fs::File::create(p) {
             Ok(f) => Some(Mutex::new(std::io::BufWriter::new(f))),
             Err(e) => {

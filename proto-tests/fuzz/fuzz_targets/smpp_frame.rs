@@ -23,7 +23,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                         (again.id(), again.status(), again.sequence_number()),
                         (cmd.id(), cmd.status(), cmd.sequence_number())
                     );
-                    assert_eq!(encode_command(&again), wire, "encode(decode(encode(x))) == encode(x)");
+                    assert_eq!(
+                        encode_command(&again),
+                        wire,
+                        "encode(decode(encode(x))) == encode(x)"
+                    );
                 }
                 other => panic!("re-encoded command does not decode: {other:?}"),
             }
