@@ -514,3 +514,44 @@ async fn routes_longest_prefix_then_all() {
     let _ = Ports::WSP_PUSH;
     pool.shutdown(Duration::from_secs(1)).await;
 }
+
+#[tokio::test]
+async fn simulator_records_every_submit_as_json_lines() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("record.jsonl");
+    let sim = sim(SimConfig {
+        record: Some(path.clone()),
+        ..SimConfig::default()
+    })
+    .await;
+    let (pool, _, _rx) = start(&[SmscConfig {
+        service_type: "WAP".into(),
+        ..smsc(&sim)
+    }]);
+    timeout(T, pool.wait_bound(1)).await.expect("bound");
+    accepted(&submit_many(&pool, 3, 2).await, 2);
+    pool.shutdown(Duration::from_secs(2)).await;
+    sim.shutdown();
+    let text = std::fs::read_to_string(&path).expect("record");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for l in &lines {
+        assert_eq!(l["service_type"], "WAP");
+        assert_eq!(l["esm_class"], 0x40);
+        assert_eq!(l["data_coding"], 0x04);
+        assert_eq!(l["source_addr"], "1234");
+        assert!(
+            l["short_message"]
+                .as_str()
+                .expect("hex")
+                .starts_with("0B0504")
+        );
+        assert!(
+            u64::from_str_radix(l["message_id"].as_str().expect("id"), 16).is_ok(),
+            "hex ids"
+        );
+    }
+}

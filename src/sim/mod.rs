@@ -386,7 +386,7 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
         let line = serde_json::json!({
             "session": session,
             "message_id": id,
-            "service_type": format!("{:?}", sm.service_type),
+            "service_type": sm.service_type.value().as_str(),
             "source_addr": sm.source_addr.as_str(),
             "source_ton": u8::from(sm.source_addr_ton),
             "source_npi": u8::from(sm.source_addr_npi),
