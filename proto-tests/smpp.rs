@@ -555,3 +555,66 @@ async fn simulator_records_every_submit_as_json_lines() {
         );
     }
 }
+
+mod vectors {
+    use super::*;
+    use crate::vectors::load;
+    use ppgd::smpp::codec::{decode_frames, encode_command};
+    use ppgd::smpp::pdu::{Delivery, build_submit_sm, parse_deliver_sm};
+    use rusmpp::{Command, CommandId, CommandStatus, Pdu};
+
+    #[test]
+    fn submit_sm_wap_segment_matches_the_vector() {
+        let cfg = SmscConfig {
+            source_addr: "PPG".into(),
+            source_ton: 5,
+            source_npi: 0,
+            service_type: "WAP".into(),
+            validity: Some(Duration::from_secs(86_400)),
+            ..SmscConfig::default()
+        };
+        let seg = Segment {
+            user_data: Bytes::from_static(&[0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x01]),
+            udhi: true,
+            in_message_payload: false,
+            sar: None,
+            ports_tlv: None,
+        };
+        let sm = build_submit_sm(&seg, &cfg, "4917012345", true, None).expect("builds");
+        let wire = encode_command(&Command::new(CommandStatus::EsmeRok, 1, sm));
+        assert_eq!(wire, load("smpp/submit_sm_wap.hex"));
+    }
+
+    #[test]
+    fn deliver_sm_receipt_vector_parses() {
+        let wire = load("smpp/deliver_sm_receipt.hex");
+        let frames = decode_frames(&wire);
+        let [(n, Frame::Command(cmd))] = frames.as_slice() else {
+            panic!("{frames:?}")
+        };
+        assert_eq!(*n, wire.len());
+        let Some(Pdu::DeliverSm(d)) = cmd.pdu() else {
+            panic!("{cmd:?}")
+        };
+        match parse_deliver_sm(d) {
+            Delivery::Receipt(r) => {
+                assert_eq!(r.message_id, "1A2B");
+                assert_eq!(r.outcome, ReceiptOutcome::Delivered);
+                assert_eq!(r.detail, "stat:DELIVRD err:000");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn generic_nack_with_stray_body_stays_aligned() {
+        let wire = load("smpp/generic_nack_stray_body.hex");
+        let frames = decode_frames(&wire);
+        assert_eq!(frames.len(), 2, "{frames:?}");
+        let (Frame::Command(a), Frame::Command(b)) = (&frames[0].1, &frames[1].1) else {
+            panic!("{frames:?}")
+        };
+        assert_eq!((frames[0].0, a.id()), (20, CommandId::GenericNack));
+        assert_eq!((b.id(), b.sequence_number()), (CommandId::EnquireLink, 9));
+    }
+}
