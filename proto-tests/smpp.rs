@@ -556,6 +556,33 @@ async fn simulator_records_every_submit_as_json_lines() {
     }
 }
 
+#[tokio::test]
+async fn idle_session_sends_enquire_link_and_stays_bound() {
+    let sim = sim(SimConfig::default()).await;
+    let cfg = SmscConfig {
+        enquire_link: Duration::from_millis(30),
+        response_timeout: Duration::from_millis(500),
+        ..smsc(&sim)
+    };
+    let (pool, metrics, _rx) = start(&[cfg]);
+    timeout(T, pool.wait_bound(1)).await.expect("bound");
+    timeout(T, sim.wait_until(|s| s.enquire_links >= 3))
+        .await
+        .expect("enquire_link while idle");
+    assert_eq!(pool.bound_sessions(), 1);
+    assert_eq!(
+        sim.stats().binds,
+        1,
+        "answered enquire_links keep the one session"
+    );
+    assert!(
+        !metrics
+            .render()
+            .contains("ppgd_smpp_enquire_link_failures_total{smsc=\"sim\"} 1")
+    );
+    pool.shutdown(Duration::from_secs(1)).await;
+}
+
 mod vectors {
     use super::*;
     use crate::vectors::load;
