@@ -514,3 +514,134 @@ async fn routes_longest_prefix_then_all() {
     let _ = Ports::WSP_PUSH;
     pool.shutdown(Duration::from_secs(1)).await;
 }
+
+#[tokio::test]
+async fn simulator_records_every_submit_as_json_lines() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("record.jsonl");
+    let sim = sim(SimConfig {
+        record: Some(path.clone()),
+        ..SimConfig::default()
+    })
+    .await;
+    let (pool, _, _rx) = start(&[SmscConfig {
+        service_type: "WAP".into(),
+        ..smsc(&sim)
+    }]);
+    timeout(T, pool.wait_bound(1)).await.expect("bound");
+    accepted(&submit_many(&pool, 3, 2).await, 2);
+    pool.shutdown(Duration::from_secs(2)).await;
+    sim.shutdown();
+    let text = std::fs::read_to_string(&path).expect("record");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for l in &lines {
+        assert_eq!(l["service_type"], "WAP");
+        assert_eq!(l["esm_class"], 0x40);
+        assert_eq!(l["data_coding"], 0x04);
+        assert_eq!(l["source_addr"], "1234");
+        assert!(
+            l["short_message"]
+                .as_str()
+                .expect("hex")
+                .starts_with("0B0504")
+        );
+        assert!(
+            u64::from_str_radix(l["message_id"].as_str().expect("id"), 16).is_ok(),
+            "hex ids"
+        );
+    }
+}
+
+#[tokio::test]
+async fn idle_session_sends_enquire_link_and_stays_bound() {
+    let sim = sim(SimConfig::default()).await;
+    let cfg = SmscConfig {
+        enquire_link: Duration::from_millis(30),
+        response_timeout: Duration::from_millis(500),
+        ..smsc(&sim)
+    };
+    let (pool, metrics, _rx) = start(&[cfg]);
+    timeout(T, pool.wait_bound(1)).await.expect("bound");
+    timeout(T, sim.wait_until(|s| s.enquire_links >= 3))
+        .await
+        .expect("enquire_link while idle");
+    assert_eq!(pool.bound_sessions(), 1);
+    assert_eq!(
+        sim.stats().binds,
+        1,
+        "answered enquire_links keep the one session"
+    );
+    assert!(
+        !metrics
+            .render()
+            .contains("ppgd_smpp_enquire_link_failures_total{smsc=\"sim\"} 1")
+    );
+    pool.shutdown(Duration::from_secs(1)).await;
+}
+
+mod vectors {
+    use super::*;
+    use crate::vectors::load;
+    use ppgd::smpp::codec::{decode_frames, encode_command};
+    use ppgd::smpp::pdu::{Delivery, build_submit_sm, parse_deliver_sm};
+    use rusmpp::{Command, CommandId, CommandStatus, Pdu};
+
+    #[test]
+    fn submit_sm_wap_segment_matches_the_vector() {
+        let cfg = SmscConfig {
+            source_addr: "PPG".into(),
+            source_ton: 5,
+            source_npi: 0,
+            service_type: "WAP".into(),
+            validity: Some(Duration::from_secs(86_400)),
+            ..SmscConfig::default()
+        };
+        let seg = Segment {
+            user_data: Bytes::from_static(&[0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x01]),
+            udhi: true,
+            in_message_payload: false,
+            sar: None,
+            ports_tlv: None,
+        };
+        let sm = build_submit_sm(&seg, &cfg, "4917012345", true, None).expect("builds");
+        let wire = encode_command(&Command::new(CommandStatus::EsmeRok, 1, sm));
+        assert_eq!(wire, load("smpp/submit_sm_wap.hex"));
+    }
+
+    #[test]
+    fn deliver_sm_receipt_vector_parses() {
+        let wire = load("smpp/deliver_sm_receipt.hex");
+        let frames = decode_frames(&wire);
+        let [(n, Frame::Command(cmd))] = frames.as_slice() else {
+            panic!("{frames:?}")
+        };
+        assert_eq!(*n, wire.len());
+        let Some(Pdu::DeliverSm(d)) = cmd.pdu() else {
+            panic!("{cmd:?}")
+        };
+        match parse_deliver_sm(d) {
+            Delivery::Receipt(r) => {
+                assert_eq!(r.message_id, "1A2B");
+                assert_eq!(r.outcome, ReceiptOutcome::Delivered);
+                assert_eq!(r.detail, "stat:DELIVRD err:000");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn generic_nack_with_stray_body_stays_aligned() {
+        let wire = load("smpp/generic_nack_stray_body.hex");
+        let frames = decode_frames(&wire);
+        assert_eq!(frames.len(), 2, "{frames:?}");
+        let (Frame::Command(a), Frame::Command(b)) = (&frames[0].1, &frames[1].1) else {
+            panic!("{frames:?}")
+        };
+        assert_eq!((frames[0].0, a.id()), (20, CommandId::GenericNack));
+        assert_eq!((b.id(), b.sequence_number()), (CommandId::EnquireLink, 9));
+    }
+}

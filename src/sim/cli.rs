@@ -130,3 +130,53 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     println!("{}", sim.summary());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sim: SimArgs,
+    }
+
+    #[test]
+    fn issue_flags_parse_into_the_sim_config() {
+        let cli = Cli::try_parse_from([
+            "ppgd",
+            "--listen",
+            "127.0.0.1:2775",
+            "--system-id",
+            "ID",
+            "--password",
+            "PW",
+            "--record",
+            "r.jsonl",
+            "--latency",
+            "20ms",
+            "--throttle-rate",
+            "500",
+            "--drop-after",
+            "100",
+            "--receipts",
+            "500ms",
+            "--receipt-mix",
+            "90,8,2",
+            "--window",
+            "50",
+        ])
+        .expect("parses");
+        let c = cli.sim.to_config().expect("config");
+        assert_eq!((c.system_id.as_str(), c.password.as_str()), ("ID", "PW"));
+        assert_eq!(c.latency, Duration::from_millis(20));
+        assert_eq!(c.throttle_rate, Some(500.0));
+        assert_eq!(c.drop_after, Some(100));
+        assert_eq!(c.receipts, Some(Duration::from_millis(500)));
+        assert_eq!(c.receipt_mix, [90, 8, 2]);
+        assert_eq!(c.window, 50);
+        assert_eq!(c.record, Some(PathBuf::from("r.jsonl")));
+        assert!(Cli::try_parse_from(["ppgd", "--receipt-mix", "1,2"]).is_err());
+    }
+}

@@ -150,7 +150,7 @@ impl Simulator {
         listener: TcpListener,
         tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> SimHandle {
-        let local_addr = listener.local_addr().unwrap_or_else(|_| cfg.listen);
+        let local_addr = listener.local_addr().unwrap_or(cfg.listen);
         let record = cfg.record.as_ref().and_then(|p| match std::fs::File::create(p) {
             Ok(f) => Some(Mutex::new(std::io::BufWriter::new(f))),
             Err(e) => {
@@ -386,7 +386,7 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
         let line = serde_json::json!({
             "session": session,
             "message_id": id,
-            "service_type": format!("{:?}", sm.service_type),
+            "service_type": sm.service_type.value().as_str(),
             "source_addr": sm.source_addr.as_str(),
             "source_ton": u8::from(sm.source_addr_ton),
             "source_npi": u8::from(sm.source_addr_npi),

@@ -35,9 +35,12 @@ pub struct Whole {
     pub message_ids: Vec<String>,
 }
 
+/// Segments so far of one message, by seqnum: (payload, message id).
+type Parts = BTreeMap<u8, (Vec<u8>, String)>;
+
 #[derive(Debug, Default)]
 pub struct Reassembler {
-    partial: HashMap<(String, u16, u8), BTreeMap<u8, (Vec<u8>, String)>>,
+    partial: HashMap<(String, u16, u8), Parts>,
 }
 
 impl Reassembler {

@@ -118,6 +118,28 @@ impl Encoder<Command> for TolerantCodec {
     }
 }
 
+/// Decodes every whole frame in `data`: each with the octets it consumed. Stops at the first
+/// incomplete or fatal frame (tests, fuzzing, `ppgd decode`).
+pub fn decode_frames(data: &[u8]) -> Vec<(usize, Frame)> {
+    let mut codec = TolerantCodec::default();
+    let mut buf = BytesMut::from(data);
+    let mut out = Vec::new();
+    loop {
+        let before = buf.len();
+        match codec.decode(&mut buf) {
+            Ok(Some(frame)) => out.push((before - buf.len(), frame)),
+            Ok(None) | Err(_) => return out,
+        }
+    }
+}
+
+/// One command as wire octets.
+pub fn encode_command(cmd: &Command) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    let _ = TolerantCodec::default().encode(cmd.clone(), &mut out);
+    out.to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

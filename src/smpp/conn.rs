@@ -356,11 +356,12 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
                                 }
                             }
                             CommandId::EnquireLinkResp => link.answered(s, now),
-                            CommandId::EnquireLink => {
-                                if conn.send(Command::new(CommandStatus::EsmeRok, s, Pdu::EnquireLinkResp)).await.is_err() {
-                                    break 'session End::Dropped("write failed");
-                                }
+                            CommandId::EnquireLink
+                                if conn.send(Command::new(CommandStatus::EsmeRok, s, Pdu::EnquireLinkResp)).await.is_err() =>
+                            {
+                                break 'session End::Dropped("write failed");
                             }
+                            CommandId::EnquireLink => {}
                             CommandId::DeliverSm => {
                                 let Some(Pdu::DeliverSm(d)) = cmd.pdu() else { continue };
                                 match parse_deliver_sm(d) {
