@@ -153,7 +153,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
         .chars()
         .filter(|c| !c.is_whitespace() && *c != ':' && *c != ',')
         .collect();
-    if cleaned.len() % 2 != 0 || !cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
+    if !cleaned.len().is_multiple_of(2) || !cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(DecodeError::NotHex(text.chars().take(60).collect()));
     }
     Ok((0..cleaned.len())

@@ -397,7 +397,10 @@ mod tests {
             let lease = Duration::from_secs(secs);
             assert!(attempt_window(lease) < lease, "{secs}");
         }
-        assert_eq!(attempt_window(Duration::from_secs(30)), Duration::from_secs(20));
+        assert_eq!(
+            attempt_window(Duration::from_secs(30)),
+            Duration::from_secs(20)
+        );
     }
 
     #[test]

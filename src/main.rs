@@ -25,9 +25,9 @@ enum Command {
         config: PathBuf,
     },
     /// Run the SMSC simulator.
-    Sim(ppgd::sim::cli::SimArgs),
+    Sim(Box<ppgd::sim::cli::SimArgs>),
     /// Send PAP requests to a gateway, as a Push Initiator would.
-    Push(ppgd::client::PushArgs),
+    Push(Box<ppgd::client::PushArgs>),
     /// Dissect octets from a trace: SMS user data, WSP push, MMS, SI/SL WBXML, submit_sm, or PAP.
     Decode(ppgd::decode::DecodeArgs),
     /// Configuration tools.
@@ -48,10 +48,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => ppgd::cli::serve(&config),
         Command::Sim(args) => {
-            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::sim::cli::run(args)))
+            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::sim::cli::run(*args)))
         }
         Command::Push(args) => {
-            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::client::run(args)))
+            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::client::run(*args)))
         }
         Command::Decode(args) => ppgd::decode::run(args),
         Command::Config {

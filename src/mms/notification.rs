@@ -399,10 +399,10 @@ impl NotificationInd {
         }
         if let Some(b) = &pdu.body {
             // A notification has no body; keep whatever followed a Content-Type so nothing is lost.
-            if let Some(last) = n.unknown.last_mut() {
-                if last.code == FIELD_CONTENT_TYPE {
-                    last.value.extend_from_slice(b);
-                }
+            if let Some(last) = n.unknown.last_mut()
+                && last.code == FIELD_CONTENT_TYPE
+            {
+                last.value.extend_from_slice(b);
             }
         }
         let missing = |field| MmsError::MissingField { field };
@@ -598,10 +598,10 @@ pub fn validate_notification(bytes: &[u8]) -> Result<NotificationInd, Vec<Violat
         let mut probe = r.clone();
         match read_field(&mut probe) {
             Ok(f) => {
-                if code == FIELD_MESSAGE_TYPE {
-                    if let FieldValue::Token(t) = f.value {
-                        message_type.get_or_insert(t);
-                    }
+                if code == FIELD_MESSAGE_TYPE
+                    && let FieldValue::Token(t) = f.value
+                {
+                    message_type.get_or_insert(t);
                 }
                 r = probe;
             }
@@ -646,14 +646,14 @@ pub fn validate_notification(bytes: &[u8]) -> Result<NotificationInd, Vec<Violat
         _ => {}
     }
     for (i, &code) in [0x8Cu8, 0x98, 0x8D].iter().enumerate() {
-        if let Some(pos) = order.iter().position(|&c| c == code) {
-            if pos != i {
-                v.push(Violation::OutOfOrder {
-                    field: registry::field_name(code),
-                    expected: i + 1,
-                    position: pos + 1,
-                });
-            }
+        if let Some(pos) = order.iter().position(|&c| c == code)
+            && pos != i
+        {
+            v.push(Violation::OutOfOrder {
+                field: registry::field_name(code),
+                expected: i + 1,
+                position: pos + 1,
+            });
         }
     }
     for &code in MANDATORY {

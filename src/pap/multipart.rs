@@ -356,10 +356,10 @@ pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Multipart<'a>, Multip
 
     // The first delimiter: at the very start, or after a line feed.
     let mut first = None;
-    if body.starts_with(&dash) {
-        if let a @ (After::Part(_) | After::Close(_)) = after_delimiter(body, dash.len()) {
-            first = Some((0, a));
-        }
+    if body.starts_with(&dash)
+        && let a @ (After::Part(_) | After::Close(_)) = after_delimiter(body, dash.len())
+    {
+        first = Some((0, a));
     }
     if first.is_none() {
         for m in nl_finder.find_iter(body) {

@@ -158,13 +158,13 @@ impl<'a> PushSubmission<'a> {
             .into());
         }
         // RFC 2387 makes `type` mandatory, but PIs omit it; when present it must be XML.
-        if let Some(t) = mt.param("type") {
-            if !is_xml(t) {
-                return Err(SubmissionError::TypeNotXml {
-                    type_param: t.to_string(),
-                }
-                .into());
+        if let Some(t) = mt.param("type")
+            && !is_xml(t)
+        {
+            return Err(SubmissionError::TypeNotXml {
+                type_param: t.to_string(),
             }
+            .into());
         }
         let boundary = mt.param("boundary").ok_or(SubmissionError::NoBoundary)?;
         let m = multipart::parse(body, boundary)?;

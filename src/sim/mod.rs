@@ -225,10 +225,10 @@ impl SimHandle {
     pub fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
         self.inner.kill.send_modify(|n| *n += 1);
-        if let Some(r) = &self.inner.record {
-            if let Ok(mut f) = r.lock() {
-                let _ = f.flush();
-            }
+        if let Some(r) = &self.inner.record
+            && let Ok(mut f) = r.lock()
+        {
+            let _ = f.flush();
         }
     }
 
@@ -410,15 +410,15 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
         .lock()
         .ok()
         .and_then(|mut r| r.add(&destination, concat, payload, id.to_string()));
-    if let Some(w) = whole {
-        if let Ok(mut m) = inner.messages.lock() {
-            m.push(SimMessage {
-                destination: w.destination,
-                payload: w.payload,
-                segments: w.segments,
-                message_ids: w.message_ids,
-            });
-        }
+    if let Some(w) = whole
+        && let Ok(mut m) = inner.messages.lock()
+    {
+        m.push(SimMessage {
+            destination: w.destination,
+            payload: w.payload,
+            segments: w.segments,
+            message_ids: w.message_ids,
+        });
     }
     inner.update(|s| s.submits += 1);
 }
@@ -595,9 +595,8 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                     }
                     _ => None,
                 };
-                if let Some(r) = reply {
-                    if conn.send(r).await.is_err() { break false; }
-                }
+                if let Some(r) = reply
+                    && conn.send(r).await.is_err() { break false; }
             }
         }
     };

@@ -239,11 +239,12 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
             if throttle.is_paused(now) || window.is_full() {
                 break;
             }
-            if staged.is_none() && draining.is_none() {
-                if let Some(job) = smsc.pop(now) {
-                    let at = smsc.reserve(now).max(session_rate.reserve(now));
-                    staged = Some((job, at));
-                }
+            if staged.is_none()
+                && draining.is_none()
+                && let Some(job) = smsc.pop(now)
+            {
+                let at = smsc.reserve(now).max(session_rate.reserve(now));
+                staged = Some((job, at));
             }
             let Some((_, at)) = &staged else { break };
             if *at > now {

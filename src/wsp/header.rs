@@ -24,10 +24,11 @@ impl AppId {
             if let Ok(v) = u32::from_str_radix(hex, 16) {
                 return AppId::Code(v);
             }
-        } else if !urn.is_empty() && urn.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(v) = urn.parse() {
-                return AppId::Code(v);
-            }
+        } else if !urn.is_empty()
+            && urn.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(v) = urn.parse()
+        {
+            return AppId::Code(v);
         }
         AppId::Urn(urn.to_owned())
     }
