@@ -4,7 +4,6 @@
 //! messages.
 
 pub mod cli;
-pub mod reasm;
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -52,6 +51,8 @@ pub struct SimStats {
     pub generic_nacks: u64,
     pub enquire_links: u64,
     pub unbinds: u64,
+    /// Segments that did not fit with the others of their message (inconsistent concatenation).
+    pub reassembly_errors: u64,
     /// Per bound session (in bind order): the most submit_sm outstanding at once.
     pub max_outstanding_seen: Vec<usize>,
 }
@@ -78,7 +79,7 @@ struct Inner {
     local_addr: SocketAddr,
     stats: Mutex<SimStats>,
     messages: Mutex<Vec<SimMessage>>,
-    reasm: Mutex<reasm::Reassembler>,
+    reasm: Mutex<Reassembly>,
     changed: watch::Sender<u64>,
     kill: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
@@ -164,7 +165,7 @@ impl Simulator {
             local_addr,
             stats: Mutex::new(SimStats::default()),
             messages: Mutex::new(Vec::new()),
-            reasm: Mutex::new(reasm::Reassembler::default()),
+            reasm: Mutex::new(Reassembly::new()),
             changed: watch::channel(0).0,
             kill: watch::channel(0).0,
             shutdown: watch::channel(false).0,
@@ -351,8 +352,24 @@ fn receipt_for(inner: &Inner, sm: &SubmitSm, id: &str, submitted: UtcTime) -> De
     d
 }
 
+/// Concatenated messages being put together, with the submit_sm_resp message id of each segment.
+struct Reassembly {
+    segments: crate::sms::Reassembler<String, Instant>,
+    /// (destination, reference, 16-bit reference?) → message id by seqnum.
+    ids: std::collections::HashMap<(String, u16, bool), std::collections::BTreeMap<u8, String>>,
+}
+
+impl Reassembly {
+    fn new() -> Self {
+        Reassembly {
+            segments: crate::sms::Reassembler::new(100_000),
+            ids: std::collections::HashMap::new(),
+        }
+    }
+}
+
 fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
-    let mut concat = None;
+    use crate::sms::{Fragment, Progress, Sar};
     let mut payload_tlv = None;
     let mut sar = (None, None, None);
     for tlv in sm.tlvs() {
@@ -367,20 +384,26 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
     let short: &[u8] = sm.short_message().as_ref();
     let data = payload_tlv.clone().unwrap_or_else(|| short.to_vec());
     let udhi = u8::from(sm.esm_class) & crate::smpp::pdu::ESM_UDHI != 0;
-    let payload = if udhi {
-        match reasm::split_udh(&data) {
-            Some((c, p)) => {
-                concat = c;
-                p.to_vec()
-            }
-            None => data.clone(),
-        }
+    let mut udh_error = None;
+    let fragment = if udhi {
+        Fragment::from_user_data(&data).unwrap_or_else(|e| {
+            udh_error = Some(e);
+            Fragment::from_sar(&data, None, None)
+        })
+    } else if let (Some(reference), Some(total), Some(seqnum)) = sar {
+        Fragment::from_sar(
+            &data,
+            Some(Sar {
+                reference,
+                total,
+                seqnum,
+            }),
+            None,
+        )
     } else {
-        data.clone()
+        Fragment::from_sar(&data, None, None)
     };
-    if let (Some(r), Some(t), Some(s)) = sar {
-        concat = Some((r, t, s));
-    }
+    let concat = fragment.concat;
     let destination = sm.destination_addr.as_str().to_string();
     if let Some(rec) = &inner.record {
         let line = serde_json::json!({
@@ -399,25 +422,46 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
             "validity_period": sm.validity_period.as_str(),
             "short_message": hex(short),
             "message_payload": payload_tlv.as_deref().map(hex),
-            "sar": concat.map(|(r, t, s)| [u32::from(r), u32::from(t), u32::from(s)]),
+            "sar": concat.map(|c| [u32::from(c.reference), u32::from(c.total), u32::from(c.seqnum)]),
         });
         if let Ok(mut f) = rec.lock() {
             let _ = writeln!(f, "{line}");
         }
     }
-    let whole = inner
-        .reasm
-        .lock()
-        .ok()
-        .and_then(|mut r| r.add(&destination, concat, payload, id.to_string()));
-    if let Some(w) = whole
+    if let Some(e) = udh_error {
+        tracing::warn!(destination = %destination, error = %e, "simulator: submit_sm with UDHI has no valid UDH");
+        inner.update(|s| s.reassembly_errors += 1);
+    }
+    let whole = inner.reasm.lock().ok().and_then(|mut r| {
+        let key = concat.map(|c| (destination.clone(), c.reference, c.wide));
+        match r.segments.push(destination.clone(), fragment, Instant::now()) {
+            Ok(Progress::Complete(w)) => {
+                let mut ids = key.and_then(|k| r.ids.remove(&k)).unwrap_or_default();
+                ids.insert(concat.map_or(1, |c| c.seqnum), id.to_string());
+                Some((w.payload, ids.into_values().collect::<Vec<_>>()))
+            }
+            Ok(Progress::Pending { .. }) => {
+                if let (Some(k), Some(c)) = (key, concat) {
+                    r.ids.entry(k).or_default().insert(c.seqnum, id.to_string());
+                }
+                None
+            }
+            Ok(Progress::Duplicate) => None,
+            Err(e) => {
+                tracing::warn!(destination = %destination, error = %e, "simulator: inconsistent segment");
+                inner.update(|s| s.reassembly_errors += 1);
+                None
+            }
+        }
+    });
+    if let Some((payload, message_ids)) = whole
         && let Ok(mut m) = inner.messages.lock()
     {
         m.push(SimMessage {
-            destination: w.destination,
-            payload: w.payload,
-            segments: w.segments,
-            message_ids: w.message_ids,
+            destination,
+            payload,
+            segments: message_ids.len(),
+            message_ids,
         });
     }
     inner.update(|s| s.submits += 1);
