@@ -298,8 +298,10 @@ fn field_what(code: u8) -> &'static str {
 fn typed(code: u8, raw: &[u8], base: usize) -> Option<Header> {
     let mut r = Reader::with_base(raw, base);
     let h = match code {
+        // Integer-value starts with a Short-integer (≥ 0x80) or a Short-length 1–30 (WAP-230
+        // §8.4.2.1); anything else, `00` (an empty Text-string) included, is a Uri-value.
         CODE_APPLICATION_ID => match r.peek()? {
-            b if !(0x20..0x80).contains(&b) => {
+            b if b >= 0x80 || (0x01..=0x1E).contains(&b) => {
                 Header::ApplicationId(AppId::Code(u32::try_from(r.integer_value("").ok()?).ok()?))
             }
             _ => Header::ApplicationId(AppId::Urn(r.text_string("").ok()?)),
@@ -379,5 +381,32 @@ impl std::fmt::Display for Header {
             Header::WellKnown { value, .. } => write!(f, "{}", crate::decode::hex(value)),
             Header::Application { value, .. } => write!(f, "{value}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_application_id_urn_round_trips() {
+        // Found by the wsp_push fuzz target: `AF 7F 00` (a quoted empty URN) re-encoded as
+        // `AF 00` was read back as a malformed Integer-value and kept as raw octets.
+        for raw in [&[0xAF, 0x7F, 0x00][..], &[0xAF, 0x00][..]] {
+            let h = Header::decode(&mut Reader::new(raw)).unwrap();
+            assert_eq!(
+                h,
+                Header::ApplicationId(AppId::Urn(String::new())),
+                "{raw:02X?}"
+            );
+            let mut out = Vec::new();
+            h.encode_into(&mut out);
+            assert_eq!(Header::decode(&mut Reader::new(&out)).unwrap(), h);
+        }
+        // Integer forms still decode as codes: short (0x84) and long (02 80 02).
+        let h = Header::decode(&mut Reader::new(&[0xAF, 0x84])).unwrap();
+        assert_eq!(h, Header::ApplicationId(AppId::Code(4)));
+        let h = Header::decode(&mut Reader::new(&[0xAF, 0x02, 0x80, 0x02])).unwrap();
+        assert_eq!(h, Header::ApplicationId(AppId::Code(0x8002)));
     }
 }
