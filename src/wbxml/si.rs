@@ -160,7 +160,9 @@ impl ServiceIndication {
                     why: " when action is delete",
                 });
             }
-        } else if self.href.is_none() && self.text.is_empty() {
+        } else if self.href.is_none() && self.text.trim().is_empty() {
+            // White space alone is no text: the text form drops it as layout, and handsets
+            // drop an SI with neither href nor text (digest §7 item 12).
             return Err(WbxmlError::MissingAttribute {
                 element: INDICATION.into(),
                 attribute: "href",
