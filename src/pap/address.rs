@@ -267,13 +267,25 @@ impl Address {
             }
             _ => {}
         }
-        Ok(Address {
+        let a = Address {
             raw: text.to_string(),
             kind,
             value,
             qualifiers,
             ppg,
-        })
+        };
+        // %-escaping can triple the written length: refuse what could not be written back
+        // within the limit, so that every address we accept round-trips (found by fuzzing).
+        if text.len() * 3 > MAX_ADDRESS_LEN {
+            let len = a.to_string().len();
+            if len > MAX_ADDRESS_LEN {
+                return Err(AddressError::TooLong {
+                    len,
+                    limit: MAX_ADDRESS_LEN,
+                });
+            }
+        }
+        Ok(a)
     }
 
     /// The E.164 number in digits without `+`, for a PLMN (or WINA GSM_MSISDN) address.
@@ -425,6 +437,18 @@ mod tests {
         assert!(matches!(e, Err(AddressError::PlmnLength { digits: 2, .. })));
         let e = Address::parse("WAPPUSH=a%40b/TYPE=USER").unwrap().msisdn();
         assert!(matches!(e, Err(AddressError::NotPhoneNumber { .. })));
+        // Fuzz crash pap_address c4ade491: 1 KB of control characters escapes to 3 KB.
+        let escapes = format!("wappush=a{}/type=user", "\u{1c}".repeat(400));
+        assert_eq!(
+            Address::parse(&escapes),
+            Err(AddressError::TooLong {
+                len: 8 + 1 + 1200 + 10,
+                limit: MAX_ADDRESS_LEN
+            })
+        );
+        let fits = format!("wappush=a{}/type=user", "\u{1c}".repeat(300));
+        let a = Address::parse(&fits).unwrap();
+        assert_eq!(Address::parse(&a.to_string()).unwrap().value, a.value);
         let long = format!("WAPPUSH={}/TYPE=PLMN", "1".repeat(2000));
         assert!(matches!(
             Address::parse(&long),

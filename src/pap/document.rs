@@ -1076,8 +1076,13 @@ impl PapDocument {
         o.push_str(self.version.system_id());
         o.push('"');
         if let Some(v) = &self.supported_versions {
+            // The instruction sits in the DOCTYPE's internal subset, where no escaping exists:
+            // keep only the characters a version list uses (digits, `.`, `,`, `*`, blanks).
             o.push_str(" [<?wap-pap-ver supported-versions=\"");
-            xml::escape_attr(&mut o, v);
+            o.extend(
+                v.chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ',' | '*' | ' ')),
+            );
             o.push_str("\"?>]");
         }
         o.push_str(">\n");

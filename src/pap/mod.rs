@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod code;
+mod dissect;
 pub mod document;
 pub mod multipart;
 pub mod submission;

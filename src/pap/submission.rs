@@ -310,3 +310,28 @@ pub fn write_push_submission(
     let ct = format!("multipart/related; boundary={boundary}; type=\"application/xml\"");
     (ct, multipart::write(&boundary, &parts))
 }
+
+impl PapDocument {
+    /// A document with no wap-pap-ver instruction and no product-name.
+    pub fn new(version: PapVersion, message: PapMessage) -> PapDocument {
+        PapDocument {
+            version,
+            supported_versions: None,
+            product_name: None,
+            message,
+        }
+    }
+
+    /// The badmessage-response answering `err` (PAP §9.11): its PAP code, its text as `desc`,
+    /// and the offending fragment when there is one (escaped on writing).
+    pub fn bad_message_response(version: PapVersion, err: &PapError) -> PapDocument {
+        PapDocument::new(
+            version,
+            PapMessage::BadMessageResponse(super::document::BadMessageResponse {
+                code: err.pap_code(),
+                desc: Some(err.to_string()),
+                bad_message_fragment: err.fragment().map(str::to_string),
+            }),
+        )
+    }
+}
