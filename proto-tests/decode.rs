@@ -58,7 +58,8 @@ fn each_format_is_recognised_alone() {
 fn pap_and_si_text_documents_are_dissected() {
     let pap = super::vectors::text("pap/push-1.0-kannel.xml");
     let text = show(&Input::Text(pap));
-    assert!(text.contains("PAP 1.0 document, <push-message>"), "{text}");
+    assert!(text.contains("PAP 1.0 push-message"), "{text}");
+    assert!(text.contains("push-id: "), "{text}");
     let si = r#"<?xml version="1.0"?><si><indication href="http://www.example.com/a" si-id="7">Hi</indication></si>"#;
     let text = show(&Input::Text(si.into()));
     assert!(text.contains("application/vnd.wap.sic"), "{text}");

@@ -338,18 +338,7 @@ fn dissect_xml(text: &str, d: &mut Dissection) -> Result<(), DecodeError> {
     let bytes = text.as_bytes();
     if text.contains("<pap") {
         let doc = crate::pap::PapDocument::parse(bytes).map_err(|e| failed("PAP", e))?;
-        d.nest(
-            format!(
-                "PAP {} document, <{}>",
-                doc.version.as_str(),
-                doc.message.element()
-            ),
-            |d| {
-                for line in format!("{:#?}", doc.message).lines() {
-                    d.field(line.trim_end(), "");
-                }
-            },
-        );
+        doc.dissect(d);
         return Ok(());
     }
     let doc = crate::wbxml::Document::from_xml(bytes).map_err(|e| failed("SI/SL/CO", e))?;

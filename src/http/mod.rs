@@ -274,7 +274,14 @@ async fn handle<S: PushStore>(
                 answer,
             }
         }
-        Ok(PapRequest::Push(sub)) => push(inner, pi, *sub).await,
+        Ok(PapRequest::Push(sub)) => {
+            // Kannel's test PI sends X-Wap-Application-Id as an HTTP request header rather than
+            // in the content entity: honour it when the entity has none.
+            let app_id = headers
+                .get("x-wap-application-id")
+                .and_then(|v| v.to_str().ok());
+            push(inner, pi, *sub, app_id).await
+        }
         Ok(PapRequest::Document(doc)) => {
             let version = doc.version;
             match doc.message {
@@ -371,7 +378,12 @@ fn refuse_push<S>(
     }
 }
 
-async fn push<S: PushStore>(inner: &Inner<S>, pi: &PiConfig, sub: PushSubmission<'_>) -> Reply {
+async fn push<S: PushStore>(
+    inner: &Inner<S>,
+    pi: &PiConfig,
+    sub: PushSubmission<'_>,
+    request_app_id: Option<&str>,
+) -> Reply {
     let version = sub.version;
     let msg = &sub.push;
     let push_id = msg.push_id.as_str();
@@ -446,7 +458,7 @@ async fn push<S: PushStore>(inner: &Inner<S>, pi: &PiConfig, sub: PushSubmission
     let entity_headers: Vec<(&str, &str)> = sub.content.headers.iter().collect();
     let content = Content {
         content_type: sub.content.content_type,
-        application_id: sub.content.application_id,
+        application_id: sub.content.application_id.or(request_app_id),
         headers: &entity_headers,
         body: &sub.content.body,
     };
