@@ -6,8 +6,8 @@ use std::process::Command;
 use ppgd::decode::Dissection;
 use ppgd::sms::{
     Carriage, Concat, Fragment, InformationElement, MAX_SEGMENTS, MAX_USER_DATA, Ports, Progress,
-    Reassembler, Sar, Segment, UdhError, UserDataHeader, dissect_user_data, segment, segment_count,
-    split_user_data,
+    Reassembler, ReassemblyError, Sar, Segment, UdhError, UserDataHeader, dissect_user_data,
+    segment, segment_count, split_user_data,
 };
 use proptest::prelude::*;
 
@@ -656,4 +656,31 @@ fn tshark_reassembles_our_segments() {
         }
         assert_eq!(last[6..8], ["0x06", "0x82"], "{what}");
     }
+}
+
+#[test]
+fn one_part_message_conflicting_with_held_reference_is_rejected() {
+    let (s1, s2) = (
+        v("reassembly-total-conflict-1"),
+        v("reassembly-total-conflict-2"),
+    );
+    let mut r = Reassembler::<&str, u8>::new(4);
+    let frag = |ud| Fragment::from_user_data(ud).unwrap();
+    assert!(matches!(
+        r.push("+4479", frag(&s1), 0),
+        Ok(Progress::Pending { .. })
+    ));
+    assert_eq!(
+        r.push("+4479", frag(&s2), 0),
+        Err(ReassemblyError::TotalMismatch {
+            reference: 7,
+            expected: 3,
+            found: 1
+        })
+    );
+    // From another originator the same octets are a whole message.
+    let Ok(Progress::Complete(done)) = r.push("+4480", frag(&s2), 0) else {
+        panic!("one-part message from another originator")
+    };
+    assert_eq!(done.payload, b"lone part");
 }

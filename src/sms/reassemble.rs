@@ -193,13 +193,6 @@ impl<K: Eq + Hash + Clone, T: Ord + Copy> Reassembler<K, T> {
                 total,
             });
         }
-        if total == 1 {
-            return Ok(Progress::Complete(Reassembled {
-                payload: fragment.data.to_vec(),
-                ports: fragment.ports,
-                concat: Some(concat),
-            }));
-        }
         let map_key = (key, reference, wide);
         let index = usize::from(seqnum - 1);
         if let Some(p) = self.pending.get_mut(&map_key) {
@@ -265,6 +258,15 @@ impl<K: Eq + Hash + Clone, T: Ord + Copy> Reassembler<K, T> {
             }));
         }
 
+        // A message of one part (legal, §9.2.3.24.1; the dsv SI does it) is complete at once,
+        // unless it contradicts a held message of the same reference (TotalMismatch above).
+        if total == 1 {
+            return Ok(Progress::Complete(Reassembled {
+                payload: fragment.data.to_vec(),
+                ports: fragment.ports,
+                concat: Some(concat),
+            }));
+        }
         while self.pending.len() >= self.max_pending {
             let Some((_, oldest)) = self.by_age.pop_first() else {
                 break;
@@ -365,6 +367,25 @@ mod tests {
         };
         assert_eq!(done.payload, b"abcdef");
         assert_eq!(done.ports, Some(Ports::WSP_PUSH));
+        assert_eq!(r.pending(), 1);
+    }
+
+    #[test]
+    fn one_part_message_must_agree_with_held_reference() {
+        let mut r = Reassembler::<u8, u32>::new(2);
+        r.push(1, frag(7, 3, 1, b"a"), 0).unwrap();
+        assert_eq!(
+            r.push(1, frag(7, 1, 1, b"b"), 0),
+            Err(ReassemblyError::TotalMismatch {
+                reference: 7,
+                expected: 3,
+                found: 1
+            })
+        );
+        assert!(matches!(
+            r.push(2, frag(7, 1, 1, b"b"), 0),
+            Ok(Progress::Complete(_))
+        ));
         assert_eq!(r.pending(), 1);
     }
 
