@@ -322,6 +322,8 @@ fn typed(code: u8, raw: &[u8], base: usize) -> Option<Header> {
 
 fn uri(r: &mut Reader<'_>) -> Option<String> {
     match r.peek()? {
+        // `00` alone is the empty Text-string (a Uri-value has no Value-length form).
+        0x00 => r.text_string("").ok(),
         b if (0x20..0x80).contains(&b) => r.text_string("").ok(),
         _ => None,
     }
@@ -389,6 +391,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_well_known_header_round_trips_on_short_values() {
+        // decode(encode(decode(x))) == decode(x) for every field code and every value of up to
+        // two octets plus a set of edge shapes: the invariant of the wsp_push fuzz target, swept.
+        let mut values: Vec<Vec<u8>> =
+            vec![vec![0x7F, 0x00], vec![0x22, 0x00], vec![0x1F, 0x01, 0x00]];
+        for a in 0..=255u8 {
+            values.push(vec![a]);
+            for b in [0x00, 0x01, 0x30, 0x7F, 0x80, 0xFF] {
+                values.push(vec![a, b]);
+            }
+        }
+        for code in 0..0x80u8 {
+            for v in &values {
+                let mut raw = vec![0x80 | code];
+                raw.extend_from_slice(v);
+                let Ok(h) = Header::decode(&mut Reader::new(&raw)) else {
+                    continue;
+                };
+                let mut out = Vec::new();
+                h.encode_into(&mut out);
+                let again = Header::decode(&mut Reader::new(&out));
+                assert_eq!(
+                    again.as_ref().ok(),
+                    Some(&h),
+                    "{raw:02X?} → {h:?} → {out:02X?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn an_empty_application_id_urn_round_trips() {
         // Found by the wsp_push fuzz target: `AF 7F 00` (a quoted empty URN) re-encoded as
         // `AF 00` was read back as a malformed Integer-value and kept as raw octets.
@@ -402,6 +435,18 @@ mod tests {
             let mut out = Vec::new();
             h.encode_into(&mut out);
             assert_eq!(Header::decode(&mut Reader::new(&out)).unwrap(), h);
+        }
+        // The same for every Uri-value header (second wsp_push fuzz find: X-Wap-Content-URI `7F 00`).
+        for code in [0xB0u8, 0xB1, 0x8E] {
+            let h = Header::decode(&mut Reader::new(&[code, 0x7F, 0x00])).unwrap();
+            assert!(!matches!(h, Header::WellKnown { .. }), "{h:?}");
+            let mut out = Vec::new();
+            h.encode_into(&mut out);
+            assert_eq!(
+                Header::decode(&mut Reader::new(&out)).unwrap(),
+                h,
+                "{code:02X}"
+            );
         }
         // Integer forms still decode as codes: short (0x84) and long (02 80 02).
         let h = Header::decode(&mut Reader::new(&[0xAF, 0x84])).unwrap();
