@@ -61,6 +61,7 @@ system_id = "wapgw"
 password = "secret"
 sessions = ${SESSIONS:-2}
 window = ${WINDOW:-50}
+${SMSC_RATE_LIMIT:+rate = $SMSC_RATE_LIMIT.0}
 reconnect_min = "100ms"
 reconnect_max = "2s"
 [dispatch]
