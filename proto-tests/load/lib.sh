@@ -1,11 +1,12 @@
 # Shared by the load scenarios: build, start `ppgd sim` and `ppgd serve` as separate processes on
 # 127.0.0.1, run `ppgd bench`, print one summary line, clean up only what we started.
-# Sourced, not run. Every scenario is bounded: counts, durations and drains are finite.
+# Sourced, not run. (The binary override is LOAD_BIN, not PPGD_*: ppgd reads PPGD_* as config.)
+# Every scenario is bounded: counts, durations and drains are finite.
 
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-PPGD="${PPGD_BIN:-$ROOT/target/release/ppgd}"
+PPGD="${LOAD_BIN:-$ROOT/target/release/ppgd}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ppgd-load.XXXXXX")"
 PAP_PORT="${PAP_PORT:-18080}"
 METRICS_PORT="${METRICS_PORT:-19100}"
@@ -18,7 +19,7 @@ SIM_PID=""
 PPGD_PID=""
 
 build() {
-    if [[ -z "${PPGD_BIN:-}" && "${SKIP_BUILD:-0}" != 1 ]]; then
+    if [[ -z "${LOAD_BIN:-}" && "${SKIP_BUILD:-0}" != 1 ]]; then
         (cd "$ROOT" && cargo build --release --quiet)
     fi
     [[ -x "$PPGD" ]] || { echo "no ppgd binary at $PPGD" >&2; exit 2; }
