@@ -98,7 +98,7 @@ PAP_URL="http://127.0.0.1:$KANNEL_PPG_PORT/wappush" run_bench "kannel warm-up" -
     --concurrency 1 --pap-version 1.0 --drain 30s >/dev/null || { cat "$WORK/bench.out" "$WORK/bench.err"; tail -20 "$WORK"/wapbox.log; exit 1; }
 k_status=0
 PAP_URL="http://127.0.0.1:$KANNEL_PPG_PORT/wappush" BENCH_OUT_COPY="$WORK/kannel.out" \
-    run_bench "kannel" --count "$COUNT" --concurrency "$CONCURRENCY" --content mms \
+    run_bench "kannel" --count "$COUNT" --concurrency "$CONCURRENCY" --content "${CONTENT:-mms}" \
     --pap-version 1.0 --drain 120s --quiet || k_status=$?
 kannel_line=$BENCH_LINE
 kill "$WB_PID" "$BB_PID" 2>/dev/null || true
@@ -110,7 +110,7 @@ write_config
 start_ppgd
 p_status=0
 BENCH_OUT_COPY="$WORK/ppgd.out" run_bench "ppgd" --count "$COUNT" --concurrency "$CONCURRENCY" \
-    --content mms --pap-version 1.0 --drain 120s --quiet || p_status=$?
+    --content "${CONTENT:-mms}" --pap-version 1.0 --drain 120s --quiet || p_status=$?
 ppgd_line=$BENCH_LINE
 
 field() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
