@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scenario 7: overload. The SMSC takes SMSC_RATE submit_sm/s (past 1.2x that: ESME_RTHROTTLED)
 # and ppgd is configured with that rate for the SMSC (`rate` in [[smsc]], as an operator would);
-# the PI offers 3x that for DURATION (300s). PPGD_RATE=0 leaves ppgd's rate out, so that only
+# the PI offers 3x that for DURATION (300s). SMSC_RATE_IN_PPGD=0 leaves ppgd's rate out, so that only
 # the SMSC's ESME_RTHROTTLED holds it back. The queue fills to QUEUE_LIMIT, past which ppgd answers
 # 4001 / HTTP 503 instead of growing; its RSS, sampled every 5 s from /proc, must stay flat
 # (second-half peak at most 25% + 8 MB above the first-half peak), and every push it accepted
@@ -11,7 +11,7 @@ build
 smsc_rate=${SMSC_RATE:-300}
 duration=${DURATION:-300}
 start_sim --throttle-rate $(( smsc_rate * 6 / 5 ))
-ppgd_rate=${PPGD_RATE:-$smsc_rate}
+ppgd_rate=${SMSC_RATE_IN_PPGD:-$smsc_rate}
 if (( ppgd_rate > 0 )); then export SMSC_RATE_LIMIT=$ppgd_rate; fi
 QUEUE_LIMIT=${QUEUE_LIMIT:-5000} write_config
 start_ppgd
