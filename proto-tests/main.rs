@@ -1,6 +1,7 @@
 //! Integration tests and protocol vectors, one test binary (one link step on 2 cores).
 //! Each codec and layer has its own module file here.
 
+mod bench;
 mod crash;
 mod decode;
 mod e2e;

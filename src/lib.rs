@@ -27,9 +27,11 @@
 //! | [`app`] | io | wiring and graceful shutdown for `ppgd serve` |
 //! | [`cli`] | io | logging setup, `serve` and `config check` for the binary |
 //! | [`client`] | io | `ppgd push`: a PI on the command line |
+//! | [`bench`] | io | `ppgd bench`: PAP load, loss and duplicate check against the simulator's record |
 //! | [`util`] | pure | UTC timestamps in the formats PAP, SI and SMPP use |
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod compile;

@@ -28,6 +28,8 @@ enum Command {
     Sim(Box<ppgd::sim::cli::SimArgs>),
     /// Send PAP requests to a gateway, as a Push Initiator would.
     Push(Box<ppgd::client::PushArgs>),
+    /// Load a PPG with PAP pushes; check against the simulator's record that none was lost.
+    Bench(Box<ppgd::bench::BenchArgs>),
     /// Dissect octets from a trace: SMS user data, WSP push, MMS, SI/SL WBXML, submit_sm, or PAP.
     Decode(ppgd::decode::DecodeArgs),
     /// Configuration tools.
@@ -52,6 +54,9 @@ fn main() -> ExitCode {
         }
         Command::Push(args) => {
             ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::client::run(*args)))
+        }
+        Command::Bench(args) => {
+            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::bench::run(*args)))
         }
         Command::Decode(args) => ppgd::decode::run(args),
         Command::Config {

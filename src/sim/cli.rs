@@ -47,6 +47,10 @@ pub struct SimArgs {
     /// Receipt outcome weights DELIVRD,UNDELIV,EXPIRED ("90,8,2").
     #[arg(long, value_parser = parse_mix)]
     pub receipt_mix: Option<[u32; 3]>,
+    /// On SIGUSR1, behave as an SMSC that is down for this long ("30s"): drop every connection
+    /// and refuse new ones (the fault scenario "SMSC down mid-run").
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub pause_on_signal: Option<Duration>,
     /// Summary line interval.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub report_every: Duration,
@@ -120,10 +124,20 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     println!("ppgd sim listening on {}", sim.local_addr());
     let mut tick = tokio::time::interval(args.report_every.max(Duration::from_millis(100)));
     tick.tick().await;
+    let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
+    let stop = crate::cli::shutdown_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = tick.tick() => println!("{}", sim.summary()),
-            _ = tokio::signal::ctrl_c() => break,
+            Some(()) = usr1.recv() => match args.pause_on_signal {
+                Some(d) => {
+                    println!("SIGUSR1: down for {d:?}");
+                    sim.pause(d);
+                }
+                None => println!("SIGUSR1 ignored (no --pause-on-signal)"),
+            },
+            _ = &mut stop => break,
         }
     }
     sim.shutdown();

@@ -175,6 +175,9 @@ impl Simulator {
             rate_tat: Mutex::new(None),
             record,
         });
+        if inner.record.is_some() {
+            tokio::spawn(flush_record_loop(Arc::downgrade(&inner)));
+        }
         tokio::spawn(accept_loop(inner.clone(), listener, tls));
         SimHandle { inner }
     }
@@ -222,6 +225,16 @@ impl SimHandle {
         self.inner.kill.send_modify(|n| *n += 1);
     }
 
+    /// Writes out what the record holds in its buffer, so that a reader (`ppgd bench
+    /// --sim-record`) sees every submit_sm taken in so far as whole lines.
+    pub fn flush_record(&self) {
+        if let Some(r) = &self.inner.record
+            && let Ok(mut f) = r.lock()
+        {
+            let _ = f.flush();
+        }
+    }
+
     /// Stops accepting and closes every connection.
     pub fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
@@ -248,6 +261,25 @@ impl SimHandle {
             self.messages().len(),
             s.max_outstanding()
         )
+    }
+}
+
+/// The record is buffered (one write per submit_sm would cost a syscall each); writing it out a
+/// few times a second lets `ppgd bench --sim-record` follow it while the simulator runs. Ends
+/// with the simulator (shutdown, or every handle dropped).
+async fn flush_record_loop(inner: std::sync::Weak<Inner>) {
+    let mut shutdown = match inner.upgrade() {
+        Some(i) => i.shutdown.subscribe(),
+        None => return,
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let Some(i) = inner.upgrade() else { return };
+        SimHandle { inner: i }.flush_record();
     }
 }
 
@@ -406,7 +438,14 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
     let concat = fragment.concat;
     let destination = sm.destination_addr.as_str().to_string();
     if let Some(rec) = &inner.record {
+        // Microseconds since the Unix epoch when the submit_sm was taken in: `ppgd bench` compares
+        // it with the time it POSTed the push (same host, same clock).
+        let t_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
         let line = serde_json::json!({
+            "t_us": t_us,
             "session": session,
             "message_id": id,
             "service_type": sm.service_type.value().as_str(),

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Scenario 1 against Debian's Kannel PPG and against ppgd, same `ppgd bench`, same payloads,
+# same `ppgd sim` (zero latency), one after the other in one run. Prints both rows and the ratio.
+#
+# Kannel: bearerbox (SMPP client to the simulator) + wapbox (the PPG: group ppg, ppg-url
+# /wappush, one wap-push-user with Basic credentials, trusted-pi = false so they are checked).
+# Kannel speaks PAP 1.0 and answers 1001 (accepted for processing) as soon as the push is handed
+# to the bearerbox; it keeps nothing on disk (no store-file). ppgd answers 1001 only after the
+# push is synced to its store.
+source "$(dirname "$0")/lib.sh"
+KANNEL_PPG_PORT="${KANNEL_PPG_PORT:-18081}"
+KANNEL_ADMIN_PORT="${KANNEL_ADMIN_PORT:-23000}"
+KANNEL_WAPBOX_PORT="${KANNEL_WAPBOX_PORT:-23002}"
+KANNEL_SMSBOX_PORT="${KANNEL_SMSBOX_PORT:-23001}"
+COUNT="${COUNT:-5000}"
+CONCURRENCY="${CONCURRENCY:-32}"
+BB_PID=""
+WB_PID=""
+kannel_cleanup() {
+    [[ -n "$WB_PID" ]] && kill "$WB_PID" 2>/dev/null && wait "$WB_PID" 2>/dev/null
+    [[ -n "$BB_PID" ]] && kill "$BB_PID" 2>/dev/null && wait "$BB_PID" 2>/dev/null
+    cleanup
+}
+trap kannel_cleanup EXIT
+
+if ! command -v bearerbox >/dev/null && [[ ! -x /usr/sbin/bearerbox ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y kannel >"$WORK/apt.log" 2>&1
+fi
+export PATH="$PATH:/usr/sbin"
+build
+start_sim --latency 0s
+
+cat >"$WORK/kannel.conf" <<CONF
+group = core
+admin-port = $KANNEL_ADMIN_PORT
+admin-password = bench
+admin-allow-ip = "127.0.0.1"
+wapbox-port = $KANNEL_WAPBOX_PORT
+smsbox-port = $KANNEL_SMSBOX_PORT
+box-allow-ip = "127.0.0.1"
+log-file = "$WORK/bearerbox.log"
+log-level = 2
+
+group = smsc
+smsc = smpp
+smsc-id = sim
+host = 127.0.0.1
+port = $SIM_PORT
+transceiver-mode = true
+smsc-username = wapgw
+smsc-password = secret
+system-type = ""
+source-addr-ton = 0
+source-addr-npi = 0
+dest-addr-ton = 1
+dest-addr-npi = 1
+max-pending-submits = ${WINDOW:-50}
+
+# Bearerbox wants an smsbox port (and group) once an SMSC is configured; no smsbox is started.
+group = smsbox
+bearerbox-host = 127.0.0.1
+
+group = wapbox
+bearerbox-host = 127.0.0.1
+log-file = "$WORK/wapbox.log"
+log-level = 2
+smart-errors = false
+concatenation = true
+max-messages = 10
+
+group = ppg
+ppg-url = /wappush
+ppg-port = $KANNEL_PPG_PORT
+concurrent-pushes = 1000
+users = 16
+trusted-pi = false
+ppg-allow-ip = "127.0.0.1"
+global-sender = 12345
+service-name = ppg
+
+group = wap-push-user
+wap-push-user = bench
+ppg-username = $USER_NAME
+ppg-password = $USER_PASS
+allow-ip = "127.0.0.1"
+CONF
+
+bearerbox "$WORK/kannel.conf" >"$WORK/bearerbox.out" 2>&1 &
+BB_PID=$!
+wait_until 30 "bearerbox" curl -s -o /dev/null "http://127.0.0.1:$KANNEL_ADMIN_PORT/status.txt"
+wapbox "$WORK/kannel.conf" >"$WORK/wapbox.out" 2>&1 &
+WB_PID=$!
+wait_until 30 "Kannel's PPG port" curl -s -o /dev/null "http://127.0.0.1:$KANNEL_PPG_PORT/"
+wait_until 30 "Kannel's SMPP bind" bash -c "grep -qs 'binds=[1-9]' '$WORK/sim.log' || curl -s 'http://127.0.0.1:$KANNEL_ADMIN_PORT/status.txt?password=bench' | grep -q 'online'"
+
+# A few pushes first (warm up, and fail early if the config is wrong).
+PAP_URL="http://127.0.0.1:$KANNEL_PPG_PORT/wappush" run_bench "kannel warm-up" --count 20 \
+    --concurrency 1 --pap-version 1.0 --drain 30s >/dev/null || { cat "$WORK/bench.out" "$WORK/bench.err"; tail -20 "$WORK"/wapbox.log; exit 1; }
+k_status=0
+PAP_URL="http://127.0.0.1:$KANNEL_PPG_PORT/wappush" BENCH_OUT_COPY="$WORK/kannel.out" \
+    run_bench "kannel" --count "$COUNT" --concurrency "$CONCURRENCY" --content "${CONTENT:-mms}" \
+    --pap-version 1.0 --drain 120s --quiet || k_status=$?
+kannel_line=$BENCH_LINE
+kill "$WB_PID" "$BB_PID" 2>/dev/null || true
+wait "$WB_PID" "$BB_PID" 2>/dev/null || true
+WB_PID=""
+BB_PID=""
+
+write_config
+start_ppgd
+p_status=0
+BENCH_OUT_COPY="$WORK/ppgd.out" run_bench "ppgd" --count "$COUNT" --concurrency "$CONCURRENCY" \
+    --content "${CONTENT:-mms}" --pap-version 1.0 --drain 120s --quiet || p_status=$?
+ppgd_line=$BENCH_LINE
+
+field() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
+k_rate=$(field accepted_per_s "$kannel_line")
+p_rate=$(field accepted_per_s "$ppgd_line")
+k_p99=$(field p99_ms "$kannel_line")
+p_p99=$(field p99_ms "$ppgd_line")
+ratio=$(awk -v p="$p_rate" -v k="$k_rate" 'BEGIN { if (k > 0) printf "%.1f", p / k; else print "inf" }')
+echo "against-kannel: ppgd/kannel accepted/s = $p_rate/$k_rate = ${ratio}x, p99 ppgd ${p_p99} ms vs kannel ${k_p99} ms, load=$(loadavg | tr ' ' ',')"
+exit $(( p_status != 0 ))

@@ -1,0 +1,121 @@
+# Shared by the load scenarios: build, start `ppgd sim` and `ppgd serve` as separate processes on
+# 127.0.0.1, run `ppgd bench`, print one summary line, clean up only what we started.
+# Sourced, not run. (The binary override is LOAD_BIN, not PPGD_*: ppgd reads PPGD_* as config.)
+# Every scenario is bounded: counts, durations and drains are finite.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PPGD="${LOAD_BIN:-$ROOT/target/release/ppgd}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/ppgd-load.XXXXXX")"
+PAP_PORT="${PAP_PORT:-18080}"
+METRICS_PORT="${METRICS_PORT:-19100}"
+SIM_PORT="${SIM_PORT:-12775}"
+USER_NAME=bench
+USER_PASS=bench
+PAP_URL="http://127.0.0.1:$PAP_PORT/wappush"
+RECORD="$WORK/record.jsonl"
+SIM_PID=""
+PPGD_PID=""
+
+build() {
+    if [[ -z "${LOAD_BIN:-}" && "${SKIP_BUILD:-0}" != 1 ]]; then
+        (cd "$ROOT" && cargo build --release --quiet)
+    fi
+    [[ -x "$PPGD" ]] || { echo "no ppgd binary at $PPGD" >&2; exit 2; }
+}
+
+cleanup() {
+    [[ -n "$PPGD_PID" ]] && kill "$PPGD_PID" 2>/dev/null && wait "$PPGD_PID" 2>/dev/null
+    [[ -n "$SIM_PID" ]] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+    if [[ "${KEEP_WORK:-0}" != 1 ]]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+    return 0
+}
+trap cleanup EXIT
+
+# start_sim [ppgd sim flags...]
+start_sim() {
+    "$PPGD" sim --listen "127.0.0.1:$SIM_PORT" --record "$RECORD" --report-every 10s "$@" \
+        >"$WORK/sim.log" 2>&1 &
+    SIM_PID=$!
+    wait_until 10 "the simulator" grep -qs "listening" "$WORK/sim.log"
+}
+
+# write_config [extra TOML appended to [store]] — sessions/window as in config/demo.toml.
+write_config() {
+    cat >"$WORK/ppgd.toml" <<TOML
+[pap]
+listen = "127.0.0.1:$PAP_PORT"
+[[pap.pi]]
+name = "bench"
+username = "$USER_NAME"
+password = "$USER_PASS"
+allow_ips = ["127.0.0.0/8"]
+[store]
+path = "$WORK/store"
+queue_limit = ${QUEUE_LIMIT:-1000000}
+[[smsc]]
+name = "sim"
+host = "127.0.0.1"
+port = $SIM_PORT
+system_id = "wapgw"
+password = "secret"
+sessions = ${SESSIONS:-2}
+window = ${WINDOW:-50}
+${SMSC_RATE_LIMIT:+rate = $SMSC_RATE_LIMIT.0}
+reconnect_min = "100ms"
+reconnect_max = "2s"
+[dispatch]
+retry_min = "1s"
+[metrics]
+listen = "127.0.0.1:$METRICS_PORT"
+[log]
+level = "warn"
+TOML
+}
+
+start_ppgd() {
+    "$PPGD" serve --config "$WORK/ppgd.toml" >>"$WORK/ppgd.log" 2>&1 &
+    PPGD_PID=$!
+    wait_until 30 "ppgd ready" curl -sf "http://127.0.0.1:$METRICS_PORT/readyz" -o /dev/null
+}
+
+# wait_until SECONDS WHAT command...
+wait_until() {
+    local limit=$1 what=$2
+    shift 2
+    local end=$((SECONDS + limit))
+    until "$@"; do
+        if ((SECONDS >= end)); then
+            echo "timed out waiting for $what" >&2
+            tail -n 20 "$WORK"/*.log >&2 || true
+            exit 2
+        fi
+        sleep 0.2
+    done
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# run_bench NAME [ppgd bench flags...]: prints "NAME: <bench line> load=..." and returns bench's status.
+run_bench() {
+    local name=$1
+    shift
+    local status=0
+    "$PPGD" bench --url "$PAP_URL" --username "$USER_NAME" --password "$USER_PASS" \
+        --sim-record "$RECORD" "$@" >"$WORK/bench.out" 2>"$WORK/bench.err" || status=$?
+    BENCH_LINE="$(grep '^bench: ' "$WORK/bench.out" | sed 's/^bench: //')"
+    if [[ -z "$BENCH_LINE" ]]; then
+        echo "$name: FAIL (no summary) $(tail -3 "$WORK/bench.err" | tr '\n' ' ')"
+        return 1
+    fi
+    if ((status == 0)); then
+        echo "$name: PASS $BENCH_LINE ${EXTRA:-}load=$(loadavg | tr ' ' ',')"
+    else
+        echo "$name: FAIL $BENCH_LINE ${EXTRA:-}load=$(loadavg | tr ' ' ',') ($(tail -1 "$WORK/bench.err"))"
+    fi
+    cp "$WORK/bench.out" "${BENCH_OUT_COPY:-/dev/null}" 2>/dev/null || true
+    return $status
+}

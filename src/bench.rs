@@ -1,0 +1,987 @@
+//! `ppgd bench`: a load tool for any PPG that speaks PAP over HTTP (ppgd, Kannel's PPG).
+//!
+//! It POSTs push-messages at a target concurrency or rate, for a count or a duration, over one
+//! keep-alive HTTP client, and reports the PAP answers (rate, latency percentiles, result codes).
+//! Given the SMSC simulator's record (`ppgd sim --record FILE`, JSON lines, one per submit_sm),
+//! it reassembles what reached the SMSC, matches every complete message to its push-id (the MMS
+//! transaction id, or the SI si-id, both set to the push-id) and its destination, and reports
+//! what was lost and what arrived twice. It fails if a push answered with a success code (1xxx)
+//! never reached the SMSC within `--drain`.
+//!
+//! The per-push work is kept small so that the tool is not the bottleneck: each content kind is
+//! built once as a template whose push-id and destination digits sit at known offsets, and a push
+//! is a copy of the template with those fixed-width fields overwritten.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal as _, Read as _, Seek as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use memchr::memmem;
+
+use crate::client::{PushArgs, basic_auth, build_request};
+use crate::mms::NotificationInd;
+use crate::notify::PapClient;
+use crate::pap::PapDocument;
+use crate::sim::reasm::{Reassembler, split_udh};
+use crate::wbxml::ServiceIndication;
+use crate::wsp::PushPdu;
+
+/// What each push carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ContentKind {
+    /// An MMS m-notification-ind that fits one SMS.
+    Mms,
+    /// An MMS m-notification-ind with a long X-Mms-Content-Location: three SMS segments.
+    Mms3,
+    /// A Service Indication (the PPG compiles it to WBXML).
+    Si,
+    /// mms, mms3 and si in turn.
+    Mix,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// The PPG's PAP URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080/wappush")]
+    pub url: String,
+    #[arg(long)]
+    pub username: Option<String>,
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Pushes to send (with --duration: whichever ends first). Neither: 1000.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Target pushes per second (paced; still at most --concurrency in flight). Default: as fast
+    /// as the PPG answers.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Send for this long ("60s", "5min").
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    #[arg(long, value_enum, default_value = "mms")]
+    pub content: ContentKind,
+    /// Addresses per push (each a distinct number).
+    #[arg(long, default_value_t = 1)]
+    pub addresses: u32,
+    /// The simulator's JSON-lines record (`ppgd sim --record`): check that every accepted push
+    /// arrived complete, count duplicates, measure accept-to-submit latency.
+    #[arg(long)]
+    pub sim_record: Option<PathBuf>,
+    /// After the last answer, wait at most this long for accepted pushes to reach the SMSC.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub drain: Duration,
+    /// Fail if more than this many duplicate arrivals are seen (delivery is at-least-once: a
+    /// reconnect or a crash may resend what was in flight). Default: duplicates are only counted.
+    #[arg(long)]
+    pub max_duplicates: Option<u64>,
+    /// PAP version of the documents sent: 1.0 (Kannel) or 2.0.
+    #[arg(long, default_value = "2.0")]
+    pub pap_version: String,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Prefix of the push-ids (default: "b" and 8 hex digits unique to this run).
+    #[arg(long)]
+    pub id_prefix: Option<String>,
+    /// No progress line on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// One content kind made ready to send: the request body with the places to patch.
+#[derive(Debug, Clone)]
+struct Template {
+    content_type: String,
+    body: Vec<u8>,
+    /// Offsets of the push-id's 10 index digits.
+    id_at: Vec<usize>,
+    /// For each address: offsets of its 8 variable digits.
+    addr_at: Vec<Vec<usize>>,
+}
+
+const ID_DIGITS: usize = 10;
+const ADDR_DIGITS: usize = 8;
+/// Destinations are +4917 followed by 8 digits; push i, address j gets (i*K + j) mod 10^8.
+const ADDR_PREFIX: &str = "4917";
+/// Long enough for three segments whether the PPG uses 8-bit or 16-bit concatenation references
+/// (the WSP push is then about 330 octets; 128 or 127 user data octets a segment).
+const MMS3_LOCATION_LEN: usize = 260;
+
+/// The requests `ppgd bench` sends. Public for the tests.
+#[derive(Debug, Clone)]
+pub struct Payloads {
+    prefix: String,
+    templates: Vec<Template>,
+    addresses: u32,
+}
+
+impl Payloads {
+    pub fn new(
+        kind: ContentKind,
+        prefix: &str,
+        addresses: u32,
+        pap_version: &str,
+    ) -> anyhow::Result<Payloads> {
+        if addresses == 0 {
+            bail!("--addresses must be at least 1");
+        }
+        let kinds: &[ContentKind] = match kind {
+            ContentKind::Mix => &[ContentKind::Mms, ContentKind::Mms3, ContentKind::Si],
+            ContentKind::Mms => &[ContentKind::Mms],
+            ContentKind::Mms3 => &[ContentKind::Mms3],
+            ContentKind::Si => &[ContentKind::Si],
+        };
+        let templates = kinds
+            .iter()
+            .map(|k| template(*k, prefix, addresses, pap_version))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Payloads {
+            prefix: prefix.to_string(),
+            templates,
+            addresses,
+        })
+    }
+
+    pub fn push_id(&self, i: u64) -> String {
+        format!("{}{i:0ID_DIGITS$}", self.prefix)
+    }
+
+    /// The index of one of our push-ids.
+    pub fn index_of(&self, push_id: &str) -> Option<u64> {
+        let digits = push_id.strip_prefix(&self.prefix)?;
+        if digits.len() != ID_DIGITS {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
+    /// (Content-Type, body) of push `i`.
+    pub fn request(&self, i: u64) -> (&str, Vec<u8>) {
+        let n = self.templates.len() as u64;
+        let t = &self.templates[usize::try_from(i % n).unwrap_or(0)];
+        let mut body = t.body.clone();
+        let id = format!("{:0ID_DIGITS$}", i % 10u64.pow(ID_DIGITS as u32));
+        for &at in &t.id_at {
+            body[at..at + ID_DIGITS].copy_from_slice(id.as_bytes());
+        }
+        for (j, places) in t.addr_at.iter().enumerate() {
+            let number = (i * u64::from(self.addresses) + j as u64) % 10u64.pow(ADDR_DIGITS as u32);
+            let digits = format!("{number:0ADDR_DIGITS$}");
+            for &at in places {
+                body[at..at + ADDR_DIGITS].copy_from_slice(digits.as_bytes());
+            }
+        }
+        (&t.content_type, body)
+    }
+}
+
+fn template(
+    kind: ContentKind,
+    prefix: &str,
+    addresses: u32,
+    pap_version: &str,
+) -> anyhow::Result<Template> {
+    use clap::Parser as _;
+    #[derive(clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        a: PushArgs,
+    }
+    let mut a = Wrap::try_parse_from(["push"])?.a;
+    // Placeholders: letters cannot occur by chance in the rest of the body's fields we touch;
+    // the address placeholders are digits (the address grammar wants them) starting 99.
+    let id_placeholder = "Q".repeat(ID_DIGITS);
+    a.push_id = Some(format!("{prefix}{id_placeholder}"));
+    a.pap_version = pap_version.to_string();
+    let addr_placeholder = |j: u32| format!("{ADDR_PREFIX}99{j:06}");
+    a.to = (0..addresses)
+        .map(|j| format!("+{}", addr_placeholder(j)))
+        .collect();
+    match kind {
+        ContentKind::Mms => a.mms_location = Some("http://mmsc.example/m".into()),
+        ContentKind::Mms3 => {
+            let base = "http://mmsc.example/";
+            let pad = "x".repeat(MMS3_LOCATION_LEN.saturating_sub(base.len()));
+            a.mms_location = Some(format!("{base}{pad}"));
+        }
+        ContentKind::Si => {
+            a.si_href = Some("http://wap.example/si".into());
+            a.si_text = "ppgd bench".into();
+        }
+        ContentKind::Mix => bail!("mix is made of the other kinds"),
+    }
+    let (content_type, body) = build_request(&a)?;
+    let finder = memmem::Finder::new(id_placeholder.as_bytes());
+    let id_at: Vec<usize> = finder.find_iter(&body).collect();
+    if id_at.is_empty() {
+        bail!("the push-id is not in the request body");
+    }
+    let mut addr_at = Vec::new();
+    for j in 0..addresses {
+        let p = addr_placeholder(j);
+        let places: Vec<usize> = memmem::find_iter(&body, p.as_bytes())
+            .map(|at| at + ADDR_PREFIX.len())
+            .collect();
+        if places.is_empty() {
+            bail!("address {j} is not in the request body");
+        }
+        addr_at.push(places);
+    }
+    Ok(Template {
+        content_type,
+        body,
+        id_at,
+        addr_at,
+    })
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Answer {
+    /// A PAP document with this result code (HTTP status alongside).
+    Pap {
+        code: u16,
+        http: u16,
+    },
+    /// An HTTP answer without a PAP result code.
+    Http(u16),
+    Timeout,
+    /// Connection refused or reset, or another transport error.
+    Transport,
+}
+
+impl Answer {
+    pub fn accepted(&self) -> bool {
+        matches!(self, Answer::Pap { code, http } if (1000..2000).contains(code) && (200..300).contains(http))
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Answer::Pap { code, http } if (200..300).contains(http) => code.to_string(),
+            Answer::Pap { code, http } => format!("{code}/http{http}"),
+            Answer::Http(s) => format!("http{s}"),
+            Answer::Timeout => "timeout".into(),
+            Answer::Transport => "transport-error".into(),
+        }
+    }
+}
+
+fn classify(reply: &crate::notify::PapReply) -> Answer {
+    match PapDocument::parse(&reply.body) {
+        Ok(doc) => match crate::client::answer_codes(&doc.message).first() {
+            Some(&code) => Answer::Pap {
+                code,
+                http: reply.status,
+            },
+            None => Answer::Http(reply.status),
+        },
+        Err(_) => Answer::Http(reply.status),
+    }
+}
+
+/// Percentiles of a set of durations, in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    pub fn of(mut v: Vec<u64>) -> Percentiles {
+        if v.is_empty() {
+            return Percentiles::default();
+        }
+        v.sort_unstable();
+        // Nearest rank.
+        let at = |q: f64| {
+            let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+            v[rank - 1]
+        };
+        Percentiles {
+            p50: at(0.50),
+            p90: at(0.90),
+            p99: at(0.99),
+            max: v[v.len() - 1],
+        }
+    }
+
+    fn ms(&self) -> String {
+        let f = |us: u64| us as f64 / 1000.0;
+        format!(
+            "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            f(self.p50),
+            f(self.p90),
+            f(self.p99),
+            f(self.max)
+        )
+    }
+}
+
+/// What the SMSC received, from the simulator's record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Arrivals {
+    /// submit_sm lines read (every segment, ours or not).
+    pub segments: u64,
+    /// Segments per second between the first and the last submit_sm of this run.
+    pub segments_per_sec: f64,
+    /// Complete messages carrying one of our push-ids.
+    pub messages: u64,
+    /// Accepted (push, address) pairs that never arrived.
+    pub lost: u64,
+    /// Arrivals of an accepted (push, address) beyond the first.
+    pub duplicates: u64,
+    /// Complete messages for pushes that were not answered 1xxx (timed out, refused...).
+    pub unaccepted_arrivals: u64,
+    /// Complete messages that are not ours (another run) or could not be decoded.
+    pub foreign: u64,
+    /// From the POST of the push to the submit_sm of its last segment.
+    pub accept_to_submit: Percentiles,
+    /// A few lost push-ids, for the operator.
+    pub lost_examples: Vec<String>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchReport {
+    pub sent: u64,
+    pub accepted: u64,
+    pub elapsed: Duration,
+    pub accepted_per_sec: f64,
+    /// PAP response latency (all answers).
+    pub latency: Percentiles,
+    /// Answer label ("1001", "4001/http503", "timeout"...) → count.
+    pub codes: BTreeMap<String, u64>,
+    pub arrivals: Option<Arrivals>,
+}
+
+impl BenchReport {
+    pub fn lost(&self) -> Option<u64> {
+        self.arrivals.as_ref().map(|a| a.lost)
+    }
+
+    /// The summary, several lines.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let codes: Vec<String> = self.codes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        s.push_str(&format!(
+            "pushes: {} sent, {} accepted in {:.1} s: {:.0} accepted/s\n",
+            self.sent,
+            self.accepted,
+            self.elapsed.as_secs_f64(),
+            self.accepted_per_sec
+        ));
+        s.push_str(&format!("PAP latency: {}\n", self.latency.ms()));
+        s.push_str(&format!("PAP codes: {}\n", codes.join(" ")));
+        match &self.arrivals {
+            Some(a) => {
+                s.push_str(&format!(
+                    "SMSC: {} segments, {:.0} segments/s, {} messages ({} for unaccepted pushes, {} foreign)\n",
+                    a.segments, a.segments_per_sec, a.messages, a.unaccepted_arrivals, a.foreign
+                ));
+                s.push_str(&format!(
+                    "accept-to-submit (POST to last segment): {}\n",
+                    a.accept_to_submit.ms()
+                ));
+                s.push_str(&format!("lost {} duplicates {}", a.lost, a.duplicates));
+                if !a.lost_examples.is_empty() {
+                    s.push_str(&format!(" (lost e.g. {})", a.lost_examples.join(", ")));
+                }
+                s.push('\n');
+            }
+            None => s.push_str("lost ? (no --sim-record: arrivals not checked)\n"),
+        }
+        s
+    }
+
+    /// One `key=value` line for scripts.
+    pub fn line(&self) -> String {
+        let code = |k: &str| self.codes.get(k).copied().unwrap_or(0);
+        let rejected: u64 = self
+            .codes
+            .iter()
+            .filter(|(k, _)| k.starts_with("4001") || k.as_str() == "http503")
+            .map(|(_, v)| *v)
+            .sum();
+        let mut s = format!(
+            "sent={} accepted={} accepted_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} code1001={} rejected_4001={}",
+            self.sent,
+            self.accepted,
+            self.accepted_per_sec,
+            self.latency.p50 as f64 / 1000.0,
+            self.latency.p90 as f64 / 1000.0,
+            self.latency.p99 as f64 / 1000.0,
+            self.latency.max as f64 / 1000.0,
+            code("1001"),
+            rejected,
+        );
+        if let Some(a) = &self.arrivals {
+            s.push_str(&format!(
+                " segments_per_s={:.0} submit_p50_ms={:.2} submit_p99_ms={:.2} lost={} duplicates={}",
+                a.segments_per_sec,
+                a.accept_to_submit.p50 as f64 / 1000.0,
+                a.accept_to_submit.p99 as f64 / 1000.0,
+                a.lost,
+                a.duplicates
+            ));
+        }
+        s
+    }
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// One finished request.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    index: u64,
+    /// Wall clock of the POST, µs since the epoch (compared with the simulator's record).
+    at_us: u64,
+    latency_us: u64,
+    answer: Answer,
+}
+
+struct Progress {
+    sent: AtomicU64,
+    accepted: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// Runs the load and, with a record, the arrival check. Does not print the summary.
+pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
+    if args.concurrency == 0 {
+        bail!("--concurrency must be at least 1");
+    }
+    if let Some(r) = args.rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        bail!("--rate must be a positive number");
+    }
+    let count = match (args.count, args.duration) {
+        (Some(n), _) => n,
+        (None, Some(_)) => u64::MAX,
+        (None, None) => 1000,
+    };
+    let auth = match (&args.username, &args.password) {
+        (Some(u), Some(p)) => Some(basic_auth(u, p)),
+        (None, None) => None,
+        _ => bail!("give both --username and --password, or neither"),
+    };
+    let prefix = args.id_prefix.clone().unwrap_or_else(|| {
+        let seed = now_us() ^ (u64::from(std::process::id()) << 20);
+        format!("b{:08x}-", seed & 0xFFFF_FFFF)
+    });
+    let payloads = Arc::new(Payloads::new(
+        args.content,
+        &prefix,
+        args.addresses,
+        &args.pap_version,
+    )?);
+    // Where this run's part of the record starts.
+    let mut follower = match &args.sim_record {
+        Some(p) => Some(RecordFollower::open(p)?),
+        None => None,
+    };
+
+    let client = PapClient::new(args.timeout);
+    let next = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Progress {
+        sent: AtomicU64::new(0),
+        accepted: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+    });
+    let start = Instant::now();
+    let deadline = args.duration.map(|d| start + d);
+    let mut workers = Vec::with_capacity(args.concurrency);
+    for _ in 0..args.concurrency {
+        let (client, payloads, next, progress, auth, url) = (
+            client.clone(),
+            payloads.clone(),
+            next.clone(),
+            progress.clone(),
+            auth.clone(),
+            args.url.clone(),
+        );
+        let rate = args.rate;
+        workers.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= count {
+                    break;
+                }
+                if let Some(r) = rate {
+                    let at = start + Duration::from_secs_f64(index as f64 / r);
+                    tokio::time::sleep_until(at.into()).await;
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                let (ct, body) = payloads.request(index);
+                let at_us = now_us();
+                let t0 = Instant::now();
+                let answer = match client
+                    .post(&url, ct, auth.as_deref(), Bytes::from(body))
+                    .await
+                {
+                    Ok(reply) => classify(&reply),
+                    Err(crate::notify::PostError::Timeout(_)) => Answer::Timeout,
+                    Err(_) => Answer::Transport,
+                };
+                let latency_us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
+                progress.sent.fetch_add(1, Ordering::Relaxed);
+                if answer.accepted() {
+                    progress.accepted.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    progress.failed.fetch_add(1, Ordering::Relaxed);
+                }
+                done.push(Sent {
+                    index,
+                    at_us,
+                    latency_us,
+                    answer,
+                });
+            }
+            done
+        }));
+    }
+    let show = !args.quiet;
+    let ticker = {
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let tty = std::io::stderr().is_terminal();
+            let every = if tty {
+                Duration::from_millis(250)
+            } else {
+                Duration::from_secs(5)
+            };
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if !show {
+                    continue;
+                }
+                let sent = progress.sent.load(Ordering::Relaxed);
+                let acc = progress.accepted.load(Ordering::Relaxed);
+                let failed = progress.failed.load(Ordering::Relaxed);
+                let secs = start.elapsed().as_secs_f64().max(0.001);
+                let of = if count == u64::MAX {
+                    String::new()
+                } else {
+                    format!("/{count}")
+                };
+                let line = format!(
+                    "[{secs:6.1}s] sent {sent}{of}  accepted {acc} ({:.0}/s)  not accepted {failed}",
+                    acc as f64 / secs
+                );
+                let mut e = std::io::stderr().lock();
+                if tty {
+                    let _ = write!(e, "\r{line}   ");
+                } else {
+                    let _ = writeln!(e, "{line}");
+                }
+                let _ = e.flush();
+            }
+        })
+    };
+    let mut results = Vec::new();
+    for w in workers {
+        results.extend(w.await.context("a bench worker panicked")?);
+    }
+    let elapsed = start.elapsed();
+    ticker.abort();
+    if show && std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+
+    let accepted = results.iter().filter(|r| r.answer.accepted()).count() as u64;
+    let mut codes = BTreeMap::new();
+    for r in &results {
+        *codes.entry(r.answer.label()).or_insert(0u64) += 1;
+    }
+    let latency = Percentiles::of(results.iter().map(|r| r.latency_us).collect());
+    let arrivals = match follower.as_mut() {
+        Some(f) => Some(check_arrivals(f, &payloads, &results, args.drain, show).await?),
+        None => None,
+    };
+    Ok(BenchReport {
+        sent: results.len() as u64,
+        accepted,
+        elapsed,
+        accepted_per_sec: accepted as f64 / elapsed.as_secs_f64().max(1e-6),
+        latency,
+        codes,
+        arrivals,
+    })
+}
+
+/// Follows the record until every accepted push arrived or `drain` is over.
+async fn check_arrivals(
+    f: &mut RecordFollower,
+    payloads: &Payloads,
+    results: &[Sent],
+    drain: Duration,
+    show: bool,
+) -> anyhow::Result<Arrivals> {
+    let by_index: HashMap<u64, &Sent> = results.iter().map(|r| (r.index, r)).collect();
+    let expected = payloads.addresses as usize;
+    let accepted: Vec<u64> = results
+        .iter()
+        .filter(|r| r.answer.accepted())
+        .map(|r| r.index)
+        .collect();
+    let until = Instant::now() + drain;
+    let missing = loop {
+        f.read_new(payloads)?;
+        let missing = accepted
+            .iter()
+            .filter(|i| f.seen.get(i).map_or(0, |d| d.len()) < expected)
+            .count();
+        if missing == 0 || Instant::now() >= until {
+            break missing;
+        }
+        if show {
+            eprint!("\rdraining: {missing} accepted pushes not at the SMSC yet   ");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    if show && missing > 0 {
+        eprintln!();
+    }
+    // Once more, for arrivals that came in with the last ones.
+    f.read_new(payloads)?;
+    let mut a = Arrivals {
+        segments: f.segments,
+        segments_per_sec: match (f.first_t, f.last_t) {
+            (Some(a), Some(b)) if b > a => f.segments as f64 / ((b - a) as f64 / 1e6),
+            _ => 0.0,
+        },
+        foreign: f.foreign,
+        ..Arrivals::default()
+    };
+    let mut submit = Vec::new();
+    for (index, dests) in &f.seen {
+        let count: u64 = dests.values().map(|v| v.len() as u64).sum();
+        a.messages += count;
+        match by_index.get(index) {
+            Some(s) if s.answer.accepted() => {
+                a.duplicates += count - dests.len() as u64;
+                for times in dests.values() {
+                    if let Some(first) = times.iter().min() {
+                        submit.push(first.saturating_sub(s.at_us));
+                    }
+                }
+            }
+            _ => a.unaccepted_arrivals += count,
+        }
+    }
+    for i in &accepted {
+        let got = f.seen.get(i).map_or(0, |d| d.len());
+        if got < expected {
+            a.lost += (expected - got) as u64;
+            if a.lost_examples.len() < 5 {
+                a.lost_examples.push(payloads.push_id(*i));
+            }
+        }
+    }
+    a.accept_to_submit = Percentiles::of(submit);
+    Ok(a)
+}
+
+/// Reads the simulator's record from where it stood when the run began, as it grows.
+struct RecordFollower {
+    file: std::fs::File,
+    offset: u64,
+    pending: Vec<u8>,
+    reasm: Reassembler,
+    segments: u64,
+    first_t: Option<u64>,
+    last_t: Option<u64>,
+    foreign: u64,
+    /// push index → destination → submit times (µs) of each complete arrival.
+    seen: HashMap<u64, HashMap<String, Vec<u64>>>,
+}
+
+/// The fields of one record line bench needs (see `crate::sim`).
+#[derive(serde::Deserialize)]
+struct RecordLine {
+    #[serde(default)]
+    t_us: Option<u64>,
+    destination_addr: String,
+    esm_class: u8,
+    short_message: String,
+    #[serde(default)]
+    message_payload: Option<String>,
+    #[serde(default)]
+    sar: Option<[u32; 3]>,
+}
+
+impl RecordFollower {
+    fn open(path: &Path) -> anyhow::Result<RecordFollower> {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("--sim-record {}", path.display()))?;
+        let offset = file.metadata()?.len();
+        Ok(RecordFollower {
+            file,
+            offset,
+            pending: Vec::new(),
+            reasm: Reassembler::default(),
+            segments: 0,
+            first_t: None,
+            last_t: None,
+            foreign: 0,
+            seen: HashMap::new(),
+        })
+    }
+
+    fn read_new(&mut self, payloads: &Payloads) -> anyhow::Result<()> {
+        self.file.seek(std::io::SeekFrom::Start(self.offset))?;
+        let mut buf = Vec::new();
+        let n = self.file.read_to_end(&mut buf)?;
+        self.offset += n as u64;
+        self.pending.extend_from_slice(&buf);
+        let Some(last_nl) = memchr::memrchr(b'\n', &self.pending) else {
+            return Ok(());
+        };
+        let rest = self.pending.split_off(last_nl + 1);
+        let lines = std::mem::replace(&mut self.pending, rest);
+        for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            self.line(line, payloads);
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, line: &[u8], payloads: &Payloads) {
+        let Ok(r) = serde_json::from_slice::<RecordLine>(line) else {
+            self.foreign += 1;
+            return;
+        };
+        self.segments += 1;
+        let t = r.t_us.unwrap_or(0);
+        self.first_t = Some(self.first_t.map_or(t, |f| f.min(t)));
+        self.last_t = Some(self.last_t.map_or(t, |l| l.max(t)));
+        let data = match r.message_payload.as_deref().or(Some(&r.short_message)) {
+            Some(h) => unhex(h),
+            None => None,
+        };
+        let Some(data) = data else {
+            self.foreign += 1;
+            return;
+        };
+        // UDHI (SMPP 3.4 §5.2.12): the user data starts with a UDH.
+        let payload = if r.esm_class & 0x40 != 0 {
+            match split_udh(&data) {
+                Some((_, p)) => p.to_vec(),
+                None => data,
+            }
+        } else {
+            data
+        };
+        let concat = r.sar.and_then(|[a, b, c]| {
+            Some((
+                u16::try_from(a).ok()?,
+                u8::try_from(b).ok()?,
+                u8::try_from(c).ok()?,
+            ))
+        });
+        let Some(whole) = self
+            .reasm
+            .add(&r.destination_addr, concat, payload, String::new())
+        else {
+            return;
+        };
+        match identify(&whole.payload).and_then(|id| payloads.index_of(&id)) {
+            Some(index) => self
+                .seen
+                .entry(index)
+                .or_default()
+                .entry(whole.destination)
+                .or_default()
+                .push(t),
+            None => self.foreign += 1,
+        }
+    }
+}
+
+/// The push-id a complete message carries: the MMS transaction id or the SI si-id.
+pub fn identify(wsp: &[u8]) -> Option<String> {
+    let pdu = PushPdu::decode(wsp).ok()?;
+    if let Ok(n) = NotificationInd::decode(&pdu.body) {
+        return Some(n.transaction_id);
+    }
+    ServiceIndication::from_wbxml(&pdu.body).ok()?.si_id
+}
+
+fn unhex(h: &str) -> Option<Vec<u8>> {
+    let b = h.as_bytes();
+    if b.len() % 2 != 0 {
+        return None;
+    }
+    b.chunks(2)
+        .map(|c| {
+            let d = |x: u8| (x as char).to_digit(16);
+            Some((d(c[0])? * 16 + d(c[1])?) as u8)
+        })
+        .collect()
+}
+
+/// `ppgd bench`: runs, prints the summary and the one-line form, fails on loss.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let report = bench(&args).await?;
+    print!("{}", report.render());
+    println!("bench: {}", report.line());
+    if let Some(a) = &report.arrivals {
+        if a.lost > 0 {
+            bail!(
+                "{} accepted (push, address) pairs never reached the SMSC within --drain {:?}",
+                a.lost,
+                args.drain
+            );
+        }
+        if let Some(max) = args.max_duplicates
+            && a.duplicates > max
+        {
+            bail!("{} duplicate arrivals (allowed: {max})", a.duplicates);
+        }
+    }
+    if report.accepted == 0 {
+        bail!("nothing was accepted");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_nearest_rank() {
+        let p = Percentiles::of((1..=100).collect());
+        assert_eq!((p.p50, p.p90, p.p99, p.max), (50, 90, 99, 100));
+        assert_eq!(Percentiles::of(vec![]), Percentiles::default());
+        assert_eq!(Percentiles::of(vec![7]).p99, 7);
+    }
+
+    #[test]
+    fn templates_patch_push_id_and_addresses() {
+        let p = Payloads::new(ContentKind::Mix, "bt-", 2, "2.0").unwrap();
+        for i in [0u64, 1, 2, 12345] {
+            let (ct, body) = p.request(i);
+            assert!(ct.starts_with("multipart/related"), "{ct}");
+            let text = String::from_utf8_lossy(&body);
+            let id = p.push_id(i);
+            assert!(text.contains(&format!("push-id=\"{id}\"")), "{text}");
+            assert_eq!(p.index_of(&id), Some(i));
+            for j in 0..2u64 {
+                let n = format!("+4917{:08}", i * 2 + j);
+                assert!(text.contains(&n), "address {n} missing in {text}");
+            }
+            assert!(!text.contains("QQQQ"));
+        }
+        assert_eq!(p.index_of("bt-12"), None);
+        assert_eq!(p.index_of("other-0000000001"), None);
+    }
+
+    /// The content body (after the blank line of the last MIME part) for sizes.
+    fn mms_body(kind: ContentKind) -> Vec<u8> {
+        let p = Payloads::new(kind, "b00000000-", 1, "2.0").unwrap();
+        let (_, body) = p.request(7);
+        // The m-notification-ind starts with X-Mms-Message-Type (0x8C) m-notification-ind (0x82).
+        let at = memmem::find(&body, &[0x8C, 0x82]).expect("notification in the body");
+        let n = NotificationInd::decode(&body[at..])
+            .or_else(|_| {
+                // The part ends with the closing boundary: decode up to it.
+                let end = memmem::find(&body[at..], b"\r\n--").expect("boundary");
+                NotificationInd::decode(&body[at..at + end])
+            })
+            .expect("decodes");
+        assert_eq!(n.transaction_id, "b00000000-0000000007");
+        n.encode()
+    }
+
+    #[test]
+    fn mms_fits_one_segment_and_mms3_needs_three() {
+        // One segment: 140 octets less the 7-octet port UDH, less ~10 octets of WSP push header.
+        assert!(mms_body(ContentKind::Mms).len() < 110);
+        // Three segments of 127 or 128 octets: between 256 and 381 octets of WSP push in all.
+        let n = mms_body(ContentKind::Mms3).len();
+        assert!((270..350).contains(&n), "{n}");
+    }
+
+    #[test]
+    fn unhex_rejects_odd_and_non_hex() {
+        assert_eq!(unhex("0A0b"), Some(vec![0x0A, 0x0B]));
+        assert_eq!(unhex("0"), None);
+        assert_eq!(unhex("zz"), None);
+    }
+
+    #[test]
+    fn identify_mms_and_si() {
+        let n = NotificationInd::new(
+            "b1-0000000003",
+            crate::wsp::Version::new(1, 2),
+            100,
+            crate::mms::TimeValue::Relative(60),
+            "http://x/y",
+        );
+        let pdu = PushPdu {
+            tid: 1,
+            pdu_type: crate::wsp::PduType::Push,
+            content_type: crate::wsp::ContentType::parse_mime("application/vnd.wap.mms-message")
+                .unwrap(),
+            headers: vec![],
+            body: n.encode(),
+        };
+        assert_eq!(identify(&pdu.encode()).as_deref(), Some("b1-0000000003"));
+        assert_eq!(identify(&[0x01, 0x06]), None);
+    }
+
+    #[test]
+    fn answers_count_as_accepted_only_for_1xxx_over_2xx() {
+        assert!(
+            Answer::Pap {
+                code: 1001,
+                http: 202
+            }
+            .accepted()
+        );
+        assert!(
+            Answer::Pap {
+                code: 1000,
+                http: 200
+            }
+            .accepted()
+        );
+        assert!(
+            !Answer::Pap {
+                code: 4001,
+                http: 503
+            }
+            .accepted()
+        );
+        assert!(!Answer::Http(200).accepted());
+        assert_eq!(
+            Answer::Pap {
+                code: 4001,
+                http: 503
+            }
+            .label(),
+            "4001/http503"
+        );
+    }
+}
