@@ -27,7 +27,7 @@ use crate::client::{PushArgs, basic_auth, build_request};
 use crate::mms::NotificationInd;
 use crate::notify::PapClient;
 use crate::pap::PapDocument;
-use crate::sim::reasm::{Reassembler, split_udh};
+use crate::sms::{Fragment, Reassembler, Sar};
 use crate::wbxml::ServiceIndication;
 use crate::wsp::PushPdu;
 
@@ -708,7 +708,7 @@ struct RecordFollower {
     file: std::fs::File,
     offset: u64,
     pending: Vec<u8>,
-    reasm: Reassembler,
+    reasm: Reassembler<String, u64>,
     segments: u64,
     first_t: Option<u64>,
     last_t: Option<u64>,
@@ -740,7 +740,7 @@ impl RecordFollower {
             file,
             offset,
             pending: Vec::new(),
-            reasm: Reassembler::default(),
+            reasm: Reassembler::new(100_000),
             segments: 0,
             first_t: None,
             last_t: None,
@@ -776,41 +776,47 @@ impl RecordFollower {
         self.first_t = Some(self.first_t.map_or(t, |f| f.min(t)));
         self.last_t = Some(self.last_t.map_or(t, |l| l.max(t)));
         let data = match r.message_payload.as_deref().or(Some(&r.short_message)) {
-            Some(h) => unhex(h),
+            Some(h) => crate::decode::parse_hex(h).ok(),
             None => None,
         };
         let Some(data) = data else {
             self.foreign += 1;
             return;
         };
-        // UDHI (SMPP 3.4 §5.2.12): the user data starts with a UDH.
-        let payload = if r.esm_class & 0x40 != 0 {
-            match split_udh(&data) {
-                Some((_, p)) => p.to_vec(),
-                None => data,
+        // UDHI (SMPP 3.4 §5.2.12): the user data starts with a UDH; otherwise the record's
+        // `sar` holds the SAR TLVs, if any.
+        let fragment = if r.esm_class & 0x40 != 0 {
+            match Fragment::from_user_data(&data) {
+                Ok(f) => f,
+                Err(_) => {
+                    self.foreign += 1;
+                    return;
+                }
             }
         } else {
-            data
+            let sar = r.sar.and_then(|[a, b, c]| {
+                Some(Sar {
+                    reference: u16::try_from(a).ok()?,
+                    total: u8::try_from(b).ok()?,
+                    seqnum: u8::try_from(c).ok()?,
+                })
+            });
+            Fragment::from_sar(&data, sar, None)
         };
-        let concat = r.sar.and_then(|[a, b, c]| {
-            Some((
-                u16::try_from(a).ok()?,
-                u8::try_from(b).ok()?,
-                u8::try_from(c).ok()?,
-            ))
-        });
-        let Some(whole) = self
-            .reasm
-            .add(&r.destination_addr, concat, payload, String::new())
-        else {
-            return;
+        let whole = match self.reasm.push(r.destination_addr.clone(), fragment, t) {
+            Ok(crate::sms::Progress::Complete(w)) => w,
+            Ok(crate::sms::Progress::Pending { .. } | crate::sms::Progress::Duplicate) => return,
+            Err(_) => {
+                self.foreign += 1;
+                return;
+            }
         };
         match identify(&whole.payload).and_then(|id| payloads.index_of(&id)) {
             Some(index) => self
                 .seen
                 .entry(index)
                 .or_default()
-                .entry(whole.destination)
+                .entry(r.destination_addr)
                 .or_default()
                 .push(t),
             None => self.foreign += 1,
@@ -825,19 +831,6 @@ pub fn identify(wsp: &[u8]) -> Option<String> {
         return Some(n.transaction_id);
     }
     ServiceIndication::from_wbxml(&pdu.body).ok()?.si_id
-}
-
-fn unhex(h: &str) -> Option<Vec<u8>> {
-    let b = h.as_bytes();
-    if b.len() % 2 != 0 {
-        return None;
-    }
-    b.chunks(2)
-        .map(|c| {
-            let d = |x: u8| (x as char).to_digit(16);
-            Some((d(c[0])? * 16 + d(c[1])?) as u8)
-        })
-        .collect()
 }
 
 /// `ppgd bench`: runs, prints the summary and the one-line form, fails on loss.
@@ -921,13 +914,6 @@ mod tests {
         // Three segments of 127 or 128 octets: between 256 and 381 octets of WSP push in all.
         let n = mms_body(ContentKind::Mms3).len();
         assert!((270..350).contains(&n), "{n}");
-    }
-
-    #[test]
-    fn unhex_rejects_odd_and_non_hex() {
-        assert_eq!(unhex("0A0b"), Some(vec![0x0A, 0x0B]));
-        assert_eq!(unhex("0"), None);
-        assert_eq!(unhex("zz"), None);
     }
 
     #[test]
