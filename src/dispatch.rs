@@ -118,8 +118,14 @@ impl<S: PushStore> Dispatcher<S> {
                     Err(e) => warn!(error = %e, "leasing due pushes failed; retrying"),
                 }
             }
-            // A full batch: look again at once. Otherwise sleep until woken or the poll interval.
-            if leased == 0 || permits.available_permits() == 0 {
+            if permits.available_permits() == 0 {
+                // Every slot is busy: look again as soon as one submission finishes.
+                tokio::select! {
+                    p = permits.clone().acquire_owned() => drop(p),
+                    _ = shutdown.changed() => {}
+                }
+            } else if leased == 0 {
+                // Nothing due: sleep until a push is stored (wake) or the poll interval.
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(self.cfg.poll) => {}
