@@ -6,6 +6,7 @@ mod e2e;
 mod mms;
 mod ops;
 mod pap;
+mod pg;
 mod smpp;
 mod sms;
 mod store;

@@ -118,6 +118,8 @@ impl<S: PushStore> Dispatcher<S> {
             if leased == 0 || permits.available_permits() == 0 {
                 tokio::select! {
                     _ = self.wake.notified() => {}
+                    // Another instance sharing the store made a recipient due (PostgreSQL NOTIFY).
+                    _ = self.store.store_wake() => {}
                     _ = tokio::time::sleep(self.cfg.poll) => {}
                     _ = shutdown.changed() => {}
                 }

@@ -30,6 +30,11 @@ enum Command {
     Push(ppgd::client::PushArgs),
     /// Dissect octets from a trace: SMS user data, WSP push, MMS, SI/SL WBXML, submit_sm, or PAP.
     Decode(ppgd::decode::DecodeArgs),
+    /// Store tools.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -43,6 +48,16 @@ enum ConfigCommand {
     Check { file: PathBuf },
 }
 
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Apply the schema migrations of the configured store (`ppgd serve` also does at start).
+    Migrate {
+        /// The config file (TOML; PPGD_ environment variables override it).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -54,6 +69,9 @@ fn main() -> ExitCode {
             ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::client::run(args)))
         }
         Command::Decode(args) => ppgd::decode::run(args),
+        Command::Store {
+            command: StoreCommand::Migrate { config },
+        } => ppgd::cli::store_migrate(&config),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => ppgd::cli::config_check(&file),
