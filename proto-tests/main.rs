@@ -7,6 +7,7 @@ mod mms;
 mod ops;
 mod pap;
 mod pg;
+mod scaleout;
 mod smpp;
 mod sms;
 mod store;
