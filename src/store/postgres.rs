@@ -21,10 +21,12 @@
 //!   milliseconds. Polling stays as the fallback (the listener reconnects after a lost connection,
 //!   and a NOTIFY sent while it was away is lost; the poll finds the push anyway).
 //!
-//! Group commit: `insert_push` hands its push to ONE writer task over a channel; the writer takes
+//! Group commit: `insert_push` hands its push to the writers over one channel; a writer takes
 //! every push waiting (up to `batch_max`) and stores the batch in one transaction of a fixed
 //! handful of statements (one multi-row INSERT per table through `unnest`, one NOTIFY), so one
-//! commit (one WAL flush) answers the whole batch. While one batch commits the next one queues.
+//! commit (one WAL flush) answers the whole batch. Three writers share the channel: while one
+//! batch commits, the next is already on its way on another connection (the network round trips
+//! and the sync overlap; PostgreSQL orders them by their row locks and the UNIQUE index).
 //!
 //! The queue limit counts recipients not final. Counting them is a scan of the lease index, so the
 //! writer keeps the count cached for [`DEPTH_CACHE`] (100 ms), corrected by its own inserts and by
@@ -58,8 +60,10 @@ use crate::util::UtcTime;
 pub const CHANNEL: &str = "ppgd_due";
 /// How long the writer trusts its count of recipients not final.
 pub const DEPTH_CACHE: Duration = Duration::from_millis(100);
-/// Connections in the pool (besides the writer's and the listener's own).
-const POOL_SIZE: usize = 16;
+/// Connections in the pool (the writers take theirs from it; the listener has its own).
+const POOL_SIZE: usize = 32;
+/// Writer tasks: while one batch commits, the next is sent by another.
+const WRITERS: usize = 3;
 /// PAP code of a recipient still pending (WAP-247 §9.13: 1001 accepted for processing).
 const PENDING_CODE: i64 = 1001;
 
@@ -145,14 +149,17 @@ impl PgStore {
             counted_at: None,
         }));
         let (tx, rx) = mpsc::channel::<InsertCall>(batch_max.max(1) * 16);
-        tokio::spawn(writer_loop(
-            pool.clone(),
-            rx,
-            batch_max.max(1),
-            queue_limit,
-            depth.clone(),
-            metrics,
-        ));
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..WRITERS {
+            tokio::spawn(writer_loop(
+                pool.clone(),
+                rx.clone(),
+                batch_max.max(1),
+                queue_limit,
+                depth.clone(),
+                metrics.clone(),
+            ));
+        }
         let wake = Arc::new(Notify::new());
         // The first LISTEN is in place before connect returns: a push stored after it wakes us.
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -279,17 +286,22 @@ async fn count_pending(client: &tokio_postgres::Client) -> Result<u64, StoreErro
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// The writer: one transaction per batch of waiting `insert_push` calls.
+/// A writer: one transaction per batch of waiting `insert_push` calls. [`WRITERS`] of them share
+/// the channel, so one batch forms (and is sent) while another commits.
 async fn writer_loop(
     pool: Pool,
-    mut rx: mpsc::Receiver<InsertCall>,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<InsertCall>>>,
     batch_max: usize,
     queue_limit: u64,
     depth: Arc<Mutex<Depth>>,
     metrics: Metrics,
 ) {
     let mut batch: Vec<InsertCall> = Vec::with_capacity(batch_max);
-    while rx.recv_many(&mut batch, batch_max).await > 0 {
+    loop {
+        let got = rx.lock().await.recv_many(&mut batch, batch_max).await;
+        if got == 0 {
+            return;
+        }
         let started = Instant::now();
         let size = batch.len();
         let calls: Vec<InsertCall> = std::mem::take(&mut batch);
@@ -316,51 +328,71 @@ async fn writer_loop(
                 d.counted_at = Some(Instant::now());
             }
         }
-        let mut current = depth.lock().map(|d| d.value).unwrap_or(0);
-        // Refused at once: over the limit, or a push-id twice in this batch. The rest goes to
-        // the database, whose UNIQUE (push_id) refuses what another transaction holds.
+        // Refused at once: over the limit, or a push-id twice in this batch. The rest is
+        // reserved in the count (so concurrent writers cannot both take the last places) and
+        // goes to the database, whose UNIQUE (push_id) refuses what another transaction holds.
         let mut accepted: Vec<InsertCall> = Vec::with_capacity(calls.len());
-        for c in calls {
-            let n = c.push.recipients.len() as u64;
-            if current.saturating_add(n) > queue_limit {
-                let _ = c.answer.send(Err(StoreError::QueueFull {
-                    depth: current,
-                    limit: queue_limit,
-                }));
+        {
+            let Ok(mut d) = depth.lock() else {
+                for c in calls {
+                    let _ = c.answer.send(Err(StoreError::Closed));
+                }
                 continue;
+            };
+            for c in calls {
+                let n = c.push.recipients.len() as u64;
+                if d.value.saturating_add(n) > queue_limit {
+                    let _ = c.answer.send(Err(StoreError::QueueFull {
+                        depth: d.value,
+                        limit: queue_limit,
+                    }));
+                    continue;
+                }
+                if accepted.iter().any(|a| a.push.push_id == c.push.push_id) {
+                    let push_id = c.push.push_id.clone();
+                    let _ = c.answer.send(Err(StoreError::DuplicatePushId { push_id }));
+                    continue;
+                }
+                d.value += n;
+                accepted.push(c);
             }
-            if accepted.iter().any(|a| a.push.push_id == c.push.push_id) {
-                let push_id = c.push.push_id.clone();
-                let _ = c.answer.send(Err(StoreError::DuplicatePushId { push_id }));
-                continue;
-            }
-            current += n;
-            accepted.push(c);
         }
         if accepted.is_empty() {
             continue;
         }
+        let unreserve = |n: u64| {
+            if n > 0
+                && let Ok(mut d) = depth.lock()
+            {
+                d.value = d.value.saturating_sub(n);
+            }
+        };
         match insert_batch(&mut client, &accepted).await {
             Ok(inserted) => {
-                let mut added = 0u64;
+                let mut refused = 0u64;
                 for (c, ok) in accepted.into_iter().zip(inserted) {
                     if ok {
-                        added += c.push.recipients.len() as u64;
                         let _ = c.answer.send(Ok(()));
                     } else {
+                        refused += c.push.recipients.len() as u64;
                         let push_id = c.push.push_id.clone();
                         let _ = c.answer.send(Err(StoreError::DuplicatePushId { push_id }));
                     }
                 }
-                if let Ok(mut d) = depth.lock() {
-                    // Our own finishes meanwhile were subtracted from d.value already.
-                    d.value = d.value.saturating_add(added);
+                unreserve(refused);
+                if let Ok(d) = depth.lock() {
                     metrics.queue_depth.set(d.value as i64);
                 }
             }
             Err(e) => {
                 let why = e.to_string();
                 tracing::error!(error = %why, batch = size, "store commit failed; every push of the batch was refused");
+                unreserve(
+                    accepted
+                        .iter()
+                        .map(|c| c.push.recipients.len() as u64)
+                        .sum(),
+                );
                 for c in accepted {
                     let _ = c.answer.send(Err(StoreError::Backend(format!(
                         "store commit failed: {why}"
@@ -719,8 +751,19 @@ impl PushStore for PgStore {
         }
         // An SMSC may reuse a message_id once the old message is long gone: the newest
         // submission owns it.
-        let seq: Vec<i64> = segments.iter().map(|s| i64::from(s.seqnum)).collect();
-        let ids: Vec<&str> = segments.iter().map(|s| s.message_id.as_str()).collect();
+        // One row per message_id (ON CONFLICT DO UPDATE may not touch a row twice in one
+        // statement): a message_id the SMSC gave twice keeps its last segment, as row-by-row
+        // upserts would.
+        let mut seq: Vec<i64> = Vec::with_capacity(segments.len());
+        let mut ids: Vec<&str> = Vec::with_capacity(segments.len());
+        for s in &segments {
+            if let Some(i) = ids.iter().position(|m| *m == s.message_id) {
+                seq[i] = i64::from(s.seqnum);
+            } else {
+                seq.push(i64::from(s.seqnum));
+                ids.push(s.message_id.as_str());
+            }
+        }
         let ins = tx
             .prepare_cached(
                 "INSERT INTO segment (recipient, seqnum, smsc, message_id, outcome)
