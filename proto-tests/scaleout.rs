@@ -299,3 +299,40 @@ async fn two_instances_share_receipts_status_cancel_and_take_over_after_sigkill(
     assert!(duplicates <= 2 * 20, "{duplicates} duplicates");
     ib.kill9();
 }
+
+/// `ppgd store migrate`, run by two processes at once on an empty database: both succeed (the
+/// advisory lock serialises them) and the schema is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_migrate_from_two_processes_at_once() {
+    let Some(db) = super::pg::fresh_db().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(dir.path(), "m", &db, free_port(), "transceiver");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ppgd"))
+            .args(["store", "migrate", "--config"])
+            .arg(&n.config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ppgd starts")
+    };
+    let (first, second) = (run(), run());
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("store schema at version 1"), "{err}");
+    }
+    let (client, conn) = tokio_postgres::connect(&db, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let rows = client
+        .query("SELECT version FROM schema_version", &[])
+        .await
+        .unwrap();
+    let versions: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(versions, [1]);
+}
