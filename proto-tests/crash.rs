@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 
 use super::e2e::{PASS, USER, get, wait_for};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -27,12 +27,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Instance {
+pub struct Instance {
     child: Child,
 }
 
 impl Instance {
-    fn start(config: &std::path::Path, log: &std::path::Path) -> Instance {
+    pub fn start(config: &std::path::Path, log: &std::path::Path) -> Instance {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -48,7 +48,7 @@ impl Instance {
             .expect("ppgd starts");
         Instance { child }
     }
-    fn kill9(&mut self) {
+    pub fn kill9(&mut self) {
         // std's kill() is SIGKILL on Unix: no chance to flush or unbind.
         self.child.kill().unwrap();
         self.child.wait().unwrap();
@@ -63,7 +63,7 @@ impl Drop for Instance {
 }
 
 /// push-id → how many times its notification reached the simulator.
-fn arrivals(sim: &SimHandle) -> HashMap<String, usize> {
+pub fn arrivals(sim: &SimHandle) -> HashMap<String, usize> {
     let mut seen = HashMap::new();
     for m in sim.messages() {
         let pdu = ppgd::wsp::PushPdu::decode(&m.payload).expect("WSP push");
@@ -218,7 +218,7 @@ async fn sigkill_under_load_loses_no_accepted_push() {
     instance.kill9();
 }
 
-fn push_args(url: &str, push_id: &str) -> ppgd::client::PushArgs {
+pub fn push_args(url: &str, push_id: &str) -> ppgd::client::PushArgs {
     use clap::Parser;
     #[derive(clap::Parser)]
     struct W {

@@ -8,6 +8,8 @@ mod e2e;
 mod mms;
 mod ops;
 mod pap;
+mod pg;
+mod scaleout;
 mod smpp;
 mod sms;
 mod store;

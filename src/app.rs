@@ -16,10 +16,13 @@ use tokio::task::JoinSet;
 use tracing::info;
 
 use crate::config::Config;
+use crate::config::StoreBackend;
 use crate::dispatch::{Dispatcher, Waker};
 use crate::metrics::Metrics;
 use crate::sim::{SimHandle, Simulator};
 use crate::smpp::pool::Pool;
+use crate::store::AnyStore;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 
 /// A running gateway.
@@ -69,15 +72,7 @@ impl Gateway {
             None
         };
 
-        let store = Arc::new(
-            SqliteStore::open(
-                &cfg.store.path,
-                cfg.store.queue_limit,
-                cfg.store.batch_max,
-                metrics.clone(),
-            )
-            .with_context(|| format!("store.path {}", cfg.store.path.display()))?,
-        );
+        let store = Arc::new(open_store(&cfg, &metrics).await?);
 
         let (receipt_tx, receipt_rx) = mpsc::channel(1024);
         let pool = Pool::start(&cfg.smsc, &cfg.route, metrics.clone(), receipt_tx);
@@ -241,6 +236,64 @@ impl Gateway {
             sim.shutdown();
         }
         info!("stopped");
+    }
+}
+
+/// Opens the store `[store] backend` names (migrations applied).
+pub async fn open_store(cfg: &Config, metrics: &Metrics) -> anyhow::Result<AnyStore> {
+    Ok(match cfg.store.backend {
+        StoreBackend::Embedded => AnyStore::Embedded(
+            SqliteStore::open(
+                &cfg.store.path,
+                cfg.store.queue_limit,
+                cfg.store.batch_max,
+                metrics.clone(),
+            )
+            .with_context(|| format!("store.path {}", cfg.store.path.display()))?,
+        ),
+        StoreBackend::Postgres => {
+            let url = cfg
+                .store
+                .url
+                .as_deref()
+                .context("store.url is required when store.backend = \"postgres\"")?;
+            AnyStore::Postgres(
+                PgStore::connect(
+                    url,
+                    cfg.store.queue_limit,
+                    cfg.store.batch_max,
+                    metrics.clone(),
+                )
+                .await
+                .context("store.url (postgres)")?,
+            )
+        }
+    })
+}
+
+/// `ppgd store migrate`: applies the schema migrations of the configured backend and returns
+/// the schema version now in force.
+pub async fn migrate_store(cfg: &Config) -> anyhow::Result<i64> {
+    match cfg.store.backend {
+        StoreBackend::Embedded => {
+            // Opening the embedded store applies its migrations.
+            let metrics = Metrics::new();
+            drop(open_store(cfg, &metrics).await?);
+            Ok(crate::store::sqlite::schema::MIGRATIONS
+                .last()
+                .map(|(v, _)| *v)
+                .unwrap_or(0))
+        }
+        StoreBackend::Postgres => {
+            let url = cfg
+                .store
+                .url
+                .as_deref()
+                .context("store.url is required when store.backend = \"postgres\"")?;
+            Ok(crate::store::postgres::migrate(url)
+                .await
+                .context("store.url (postgres)")?)
+        }
     }
 }
 

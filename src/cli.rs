@@ -61,6 +61,14 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// `ppgd store migrate --config FILE`: applies the configured store's migrations.
+pub fn store_migrate(path: &Path) -> anyhow::Result<()> {
+    let cfg = Config::load(path).with_context(|| format!("config {}", path.display()))?;
+    let version = runtime()?.block_on(crate::app::migrate_store(&cfg))?;
+    eprintln!("store schema at version {version}");
+    Ok(())
+}
+
 /// `ppgd config check FILE`: validates and prints the resolved config with secrets masked.
 pub fn config_check(path: &Path) -> anyhow::Result<()> {
     let cfg = Config::load(path).with_context(|| format!("config {}", path.display()))?;

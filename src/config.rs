@@ -391,6 +391,10 @@ pub struct SimConfig {
     pub receipt_mix: [u32; 3],
     /// Receipts as TLVs (receipted_message_id, message_state) as well as the Appendix B text.
     pub receipt_tlvs: bool,
+    /// A receipt for a submit_sm made on a session that cannot receive (bind_transmitter) goes
+    /// to any receiver session of the simulator instead of nowhere, as SMSCs route receipts to
+    /// any receiver bind of the account (tests: a receipt reaching another ppgd instance).
+    pub receipts_any_receiver: bool,
     /// JSON lines file recording every submit_sm. Absent = no record.
     pub record: Option<PathBuf>,
 }
@@ -412,6 +416,7 @@ impl Default for SimConfig {
             receipts: None,
             receipt_mix: [100, 0, 0],
             receipt_tlvs: true,
+            receipts_any_receiver: false,
             record: None,
         }
     }

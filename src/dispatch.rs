@@ -128,6 +128,8 @@ impl<S: PushStore> Dispatcher<S> {
                 // Nothing due: sleep until a push is stored (wake) or the poll interval.
                 tokio::select! {
                     _ = self.wake.notified() => {}
+                    // Another instance sharing the store made a recipient due (PostgreSQL NOTIFY).
+                    _ = self.store.store_wake() => {}
                     _ = tokio::time::sleep(self.cfg.poll) => {}
                     _ = shutdown.changed() => {}
                 }

@@ -32,6 +32,11 @@ enum Command {
     Bench(Box<ppgd::bench::BenchArgs>),
     /// Dissect octets from a trace: SMS user data, WSP push, MMS, SI/SL WBXML, submit_sm, or PAP.
     Decode(ppgd::decode::DecodeArgs),
+    /// Store tools.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -43,6 +48,16 @@ enum Command {
 enum ConfigCommand {
     /// Load and validate a config; print it resolved, secrets masked.
     Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Apply the schema migrations of the configured store (`ppgd serve` also does at start).
+    Migrate {
+        /// The config file (TOML; PPGD_ environment variables override it).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -59,6 +74,9 @@ fn main() -> ExitCode {
             ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::bench::run(*args)))
         }
         Command::Decode(args) => ppgd::decode::run(args),
+        Command::Store {
+            command: StoreCommand::Migrate { config },
+        } => ppgd::cli::store_migrate(&config),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => ppgd::cli::config_check(&file),

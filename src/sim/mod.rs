@@ -89,6 +89,9 @@ struct Inner {
     sessions: AtomicUsize,
     rate_tat: Mutex<Option<Instant>>,
     record: Option<Mutex<std::io::BufWriter<std::fs::File>>>,
+    /// `receipts_any_receiver`: receipts waiting for any receiver session (when due, receipt).
+    orphans: Mutex<VecDeque<(Instant, Box<DeliverSm>)>>,
+    orphan_ready: tokio::sync::Notify,
 }
 
 impl Inner {
@@ -174,6 +177,8 @@ impl Simulator {
             sessions: AtomicUsize::new(0),
             rate_tat: Mutex::new(None),
             record,
+            orphans: Mutex::new(VecDeque::new()),
+            orphan_ready: tokio::sync::Notify::new(),
         });
         if inner.record.is_some() {
             tokio::spawn(flush_record_loop(Arc::downgrade(&inner)));
@@ -556,6 +561,12 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                             if let (Some(delay), true) = (inner.cfg.receipts, can_receive && u8::from(sm.registered_delivery) & 0x03 != 0) {
                                 let d = receipt_for(&inner, &sm, &id, UtcTime::now());
                                 keep.push_back((now + delay, Due::Receipt(Box::new(d))));
+                            } else if let (Some(delay), true) = (inner.cfg.receipts, inner.cfg.receipts_any_receiver && u8::from(sm.registered_delivery) & 0x03 != 0) {
+                                let d = receipt_for(&inner, &sm, &id, UtcTime::now());
+                                if let Ok(mut o) = inner.orphans.lock() {
+                                    o.push_back((now + delay, Box::new(d)));
+                                }
+                                inner.orphan_ready.notify_one();
                             }
                         }
                         Due::Receipt(d) => {
@@ -572,6 +583,11 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                 due = keep;
                 if failed || conn.flush().await.is_err() || drop_now {
                     break true;
+                }
+            }
+            _ = inner.orphan_ready.notified(), if can_receive && inner.cfg.receipts_any_receiver => {
+                if let Ok(mut o) = inner.orphans.lock() {
+                    due.extend(o.drain(..).map(|(t, d)| (t, Due::Receipt(d))));
                 }
             }
             frame = conn.next() => {

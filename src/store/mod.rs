@@ -1,5 +1,6 @@
 //! The durable push store. One trait, [`PushStore`]; the embedded SQLite backend
-//! ([`sqlite::SqliteStore`]) is the default, a PostgreSQL backend shares the same schema ideas.
+//! ([`sqlite::SqliteStore`]) is the default, the PostgreSQL backend ([`postgres::PgStore`]) lets
+//! several instances share one queue. [`AnyStore`] is the one the config chose.
 //!
 //! Rules every backend keeps:
 //! - `insert_push` returns only after the push is committed and synced (it is then answered 1001);
@@ -9,6 +10,7 @@
 //! - every transition to a final state, when the push asked for a result notification, enqueues
 //!   the notification in the same transaction.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;
@@ -328,4 +330,124 @@ pub trait PushStore: Send + Sync + 'static {
 
     /// Forgets final pushes older than `before`.
     fn cleanup(&self, before: UtcTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Resolves when a recipient may have become due through ANOTHER process sharing the store
+    /// (PostgreSQL: a NOTIFY from any instance). The dispatcher selects on it beside its own
+    /// waker and poll interval. The default never resolves: an embedded store has no other
+    /// writer, and this process wakes its dispatcher itself.
+    fn store_wake(&self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
+}
+
+/// The backend the config chose (`[store] backend`). The trait returns `impl Future`, so it is
+/// not dyn-compatible: this enum delegates instead.
+pub enum AnyStore {
+    Embedded(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+/// Calls the same method on whichever backend `self` holds.
+macro_rules! delegate {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            AnyStore::Embedded($s) => $call.await,
+            AnyStore::Postgres($s) => $call.await,
+        }
+    };
+}
+
+impl PushStore for AnyStore {
+    async fn insert_push(&self, push: NewPush) -> Result<(), StoreError> {
+        delegate!(self, s => s.insert_push(push))
+    }
+    async fn lease_due(
+        &self,
+        now: UtcTime,
+        limit: usize,
+        lease_until: UtcTime,
+    ) -> Result<Vec<Job>, StoreError> {
+        delegate!(self, s => s.lease_due(now, limit, lease_until))
+    }
+    async fn record_submitted(
+        &self,
+        recipient_id: i64,
+        smsc: &str,
+        segments: Vec<SubmittedSegment>,
+        confirmed: bool,
+        now: UtcTime,
+    ) -> Result<Option<FinalEvent>, StoreError> {
+        delegate!(self, s => s.record_submitted(recipient_id, smsc, segments, confirmed, now))
+    }
+    async fn record_retry(
+        &self,
+        recipient_id: i64,
+        retry_at: UtcTime,
+        desc: &str,
+        now: UtcTime,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.record_retry(recipient_id, retry_at, desc, now))
+    }
+    async fn record_final(
+        &self,
+        recipient_id: i64,
+        state: MessageState,
+        code: u16,
+        desc: &str,
+        now: UtcTime,
+    ) -> Result<Option<FinalEvent>, StoreError> {
+        delegate!(self, s => s.record_final(recipient_id, state, code, desc, now))
+    }
+    async fn record_receipt(
+        &self,
+        receipt: ReceiptUpdate,
+        now: UtcTime,
+    ) -> Result<ReceiptMatch, StoreError> {
+        delegate!(self, s => s.record_receipt(receipt, now))
+    }
+    async fn expire_due(
+        &self,
+        now: UtcTime,
+        receipt_deadline: UtcTime,
+    ) -> Result<Vec<FinalEvent>, StoreError> {
+        delegate!(self, s => s.expire_due(now, receipt_deadline))
+    }
+    async fn status(
+        &self,
+        push_id: &str,
+        addresses: &[String],
+    ) -> Result<Option<Vec<RecipientStatus>>, StoreError> {
+        delegate!(self, s => s.status(push_id, addresses))
+    }
+    async fn cancel(
+        &self,
+        push_id: &str,
+        addresses: &[String],
+        now: UtcTime,
+    ) -> Result<Option<Vec<CancelOutcome>>, StoreError> {
+        delegate!(self, s => s.cancel(push_id, addresses, now))
+    }
+    async fn notifications_due(
+        &self,
+        now: UtcTime,
+        limit: usize,
+        lease_until: UtcTime,
+    ) -> Result<Vec<Notification>, StoreError> {
+        delegate!(self, s => s.notifications_due(now, limit, lease_until))
+    }
+    async fn notification_done(&self, id: i64, delivered: bool) -> Result<(), StoreError> {
+        delegate!(self, s => s.notification_done(id, delivered))
+    }
+    async fn notification_retry(&self, id: i64, retry_at: UtcTime) -> Result<(), StoreError> {
+        delegate!(self, s => s.notification_retry(id, retry_at))
+    }
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        delegate!(self, s => s.queue_stats())
+    }
+    async fn cleanup(&self, before: UtcTime) -> Result<u64, StoreError> {
+        delegate!(self, s => s.cleanup(before))
+    }
+    async fn store_wake(&self) {
+        delegate!(self, s => s.store_wake())
+    }
 }

@@ -1,0 +1,1187 @@
+//! The shared store: PostgreSQL, for several ppgd instances behind one load balancer (issue 6).
+//!
+//! Same tables, columns and semantics as the embedded store ([`super::sqlite`]); what differs is
+//! what sharing needs:
+//! - Leases: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING ...`:
+//!   two instances leasing at once never get the same recipient and never wait for each other.
+//!   Leases are NOT released at start (another instance may hold them): only their expiry frees
+//!   them, so the work of an instance that died is taken over `[store] lease` after its last lease.
+//! - Duplicate push-ids are refused by the UNIQUE constraint (`ON CONFLICT (push_id) DO NOTHING`),
+//!   never by a read-then-write, so two instances cannot both accept one push-id.
+//! - Receipt correlation is the UNIQUE (smsc, message_id) of `segment`: a receipt arriving on any
+//!   instance's SMPP session completes the push. The recipient row is locked (`FOR UPDATE`)
+//!   before its segments are counted, so two receipts for two segments of one recipient handled
+//!   at once by two instances cannot both miss the last one.
+//! - `expire_due` and `cancel` lock the recipients they look at (`FOR UPDATE [SKIP LOCKED]`) and
+//!   re-check the lease under that lock: a recipient another instance holds under a live lease
+//!   is never expired or cancelled under it.
+//! - Wakeups: every transaction that makes a recipient due NOTIFYs [`CHANNEL`]; a listener task
+//!   per instance LISTENs on its own connection and wakes the dispatcher through
+//!   [`PushStore::store_wake`], so a push accepted by one instance is leased by any in
+//!   milliseconds. Polling stays as the fallback (the listener reconnects after a lost connection,
+//!   and a NOTIFY sent while it was away is lost; the poll finds the push anyway).
+//!
+//! Group commit: `insert_push` hands its push to the writers over one channel; a writer takes
+//! every push waiting (up to `batch_max`) and stores the batch in one transaction of a fixed
+//! handful of statements (one multi-row INSERT per table through `unnest`, one NOTIFY), so one
+//! commit (one WAL flush) answers the whole batch. Three writers share the channel: while one
+//! batch commits, the next is already on its way on another connection (the network round trips
+//! and the sync overlap; PostgreSQL orders them by their row locks and the UNIQUE index).
+//!
+//! The queue limit counts recipients not final. Counting them is a scan of the lease index, so the
+//! writer keeps the count cached for [`DEPTH_CACHE`] (100 ms), corrected by its own inserts and by
+//! this instance's final transitions in between: pushes accepted by other instances in the last
+//! 100 ms are not counted yet, so N instances may overshoot the limit by what they accept in 100 ms.
+//!
+//! No TLS to the database: connections use `NoTls` (run the database on a trusted network or a
+//! local socket; TLS would be a `tokio-postgres-rustls` connector here).
+
+#[path = "postgres/schema.rs"]
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::Transaction;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_postgres::{NoTls, Row};
+
+use super::{
+    CancelOutcome, FinalEvent, Job, MessageState, NewPush, Notification, Priority, PushStore,
+    QueueStats, ReceiptMatch, ReceiptOutcome, ReceiptUpdate, RecipientStatus, StoreError,
+    SubmittedSegment,
+};
+use crate::metrics::Metrics;
+use crate::util::UtcTime;
+
+/// The LISTEN/NOTIFY channel: a recipient became due (new push, retry).
+pub const CHANNEL: &str = "ppgd_due";
+/// How long the writer trusts its count of recipients not final.
+pub const DEPTH_CACHE: Duration = Duration::from_millis(100);
+/// Connections in the pool (the writers take theirs from it; the listener has its own).
+const POOL_SIZE: usize = 32;
+/// Writer tasks: while one batch commits, the next is sent by another.
+const WRITERS: usize = 3;
+/// PAP code of a recipient still pending (WAP-247 §9.13: 1001 accepted for processing).
+const PENDING_CODE: i64 = 1001;
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => StoreError::Backend(format!("postgres: {}: {}", db.code().code(), db)),
+            None => StoreError::Backend(format!("postgres: {e}")),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Backend(format!("postgres pool: {e}"))
+    }
+}
+
+/// One `insert_push` waiting for the writer.
+struct InsertCall {
+    push: NewPush,
+    answer: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Recipients not final as last counted, and this instance's changes since.
+struct Depth {
+    value: u64,
+    counted_at: Option<Instant>,
+}
+
+/// The PostgreSQL store. Dropping it stops the writer (after its current batch) and the listener.
+pub struct PgStore {
+    pool: Pool,
+    tx: Option<mpsc::Sender<InsertCall>>,
+    depth: Arc<Mutex<Depth>>,
+    wake: Arc<Notify>,
+    listener: JoinHandle<()>,
+    queue_limit: u64,
+}
+
+/// Parses the URL and opens a pool of `NoTls` connections (no connection is made yet).
+fn pool_for(url: &str, size: usize) -> Result<(tokio_postgres::Config, Pool), StoreError> {
+    let pg: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Backend(format!("store.url: {e}")))?;
+    let mgr = Manager::from_config(
+        pg.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(mgr)
+        .max_size(size)
+        .build()
+        .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
+    Ok((pg, pool))
+}
+
+/// Applies the migrations (`ppgd store migrate`; `PgStore::connect` does it too).
+pub async fn migrate(url: &str) -> Result<i64, StoreError> {
+    let (_, pool) = pool_for(url, 1)?;
+    let mut client = pool.get().await?;
+    schema::migrate(&mut client, UtcTime::now()).await
+}
+
+impl PgStore {
+    /// Connects, applies the migrations (under the advisory lock), starts the writer and the
+    /// LISTEN task. Leases found in the database are left alone: other instances may hold them.
+    pub async fn connect(
+        url: &str,
+        queue_limit: u64,
+        batch_max: usize,
+        metrics: Metrics,
+    ) -> Result<PgStore, StoreError> {
+        let (pg, pool) = pool_for(url, POOL_SIZE)?;
+        {
+            let mut client = pool.get().await?;
+            schema::migrate(&mut client, UtcTime::now()).await?;
+        }
+        let depth = Arc::new(Mutex::new(Depth {
+            value: 0,
+            counted_at: None,
+        }));
+        let (tx, rx) = mpsc::channel::<InsertCall>(batch_max.max(1) * 16);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..WRITERS {
+            tokio::spawn(writer_loop(
+                pool.clone(),
+                rx.clone(),
+                batch_max.max(1),
+                queue_limit,
+                depth.clone(),
+                metrics.clone(),
+            ));
+        }
+        let wake = Arc::new(Notify::new());
+        // The first LISTEN is in place before connect returns: a push stored after it wakes us.
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let listener = tokio::spawn(listen_loop(pg, wake.clone(), Some(ready_tx)));
+        match ready_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                listener.abort();
+                return Err(e);
+            }
+            Err(_) => {
+                return Err(StoreError::Backend(
+                    "the postgres LISTEN task ended before it listened".into(),
+                ));
+            }
+        }
+        Ok(PgStore {
+            pool,
+            tx: Some(tx),
+            depth,
+            wake,
+            listener,
+            queue_limit,
+        })
+    }
+
+    /// The configured queue limit.
+    pub fn queue_limit(&self) -> u64 {
+        self.queue_limit
+    }
+
+    /// This instance made `n` recipients final: they no longer count against the limit.
+    fn finished(&self, n: usize) {
+        if n > 0
+            && let Ok(mut d) = self.depth.lock()
+        {
+            d.value = d.value.saturating_sub(n as u64);
+        }
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.tx.take();
+        self.listener.abort();
+    }
+}
+
+/// Keeps one connection LISTENing on [`CHANNEL`]; every notification wakes the dispatcher.
+/// Reconnects with a backoff when the connection is lost (polling covers the gap).
+async fn listen_loop(
+    pg: tokio_postgres::Config,
+    wake: Arc<Notify>,
+    mut ready: Option<oneshot::Sender<Result<(), StoreError>>>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match pg.connect(NoTls).await {
+            Ok((client, mut conn)) => {
+                // The connection yields notifications only while it is polled: drive it here and
+                // send LISTEN through the client beside it.
+                let (msg_tx, mut msg_rx) = mpsc::unbounded_channel();
+                let driver = tokio::spawn(async move {
+                    loop {
+                        match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+                            Some(Ok(m)) => {
+                                if msg_tx.send(m).is_err() {
+                                    return;
+                                }
+                            }
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, "postgres LISTEN connection failed");
+                                return;
+                            }
+                            None => return,
+                        }
+                    }
+                });
+                match client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+                    Ok(()) => {
+                        backoff = Duration::from_millis(100);
+                        if let Some(r) = ready.take() {
+                            let _ = r.send(Ok(()));
+                        }
+                        // Whatever was stored while we were away is found by this wake.
+                        wake.notify_one();
+                        while let Some(m) = msg_rx.recv().await {
+                            if let tokio_postgres::AsyncMessage::Notification(_) = m {
+                                wake.notify_one();
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(r) = ready.take() {
+                            let _ = r.send(Err(e.into()));
+                            driver.abort();
+                            return;
+                        }
+                    }
+                }
+                driver.abort();
+            }
+            Err(e) => {
+                if let Some(r) = ready.take() {
+                    let _ = r.send(Err(e.into()));
+                    return;
+                }
+                tracing::warn!(error = %e, "cannot connect the postgres LISTEN connection; retrying");
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn count_pending(client: &tokio_postgres::Client) -> Result<u64, StoreError> {
+    let n: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM recipient WHERE state = 'pending'",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// A writer: one transaction per batch of waiting `insert_push` calls. [`WRITERS`] of them share
+/// the channel, so one batch forms (and is sent) while another commits.
+async fn writer_loop(
+    pool: Pool,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<InsertCall>>>,
+    batch_max: usize,
+    queue_limit: u64,
+    depth: Arc<Mutex<Depth>>,
+    metrics: Metrics,
+) {
+    let mut batch: Vec<InsertCall> = Vec::with_capacity(batch_max);
+    loop {
+        let got = rx.lock().await.recv_many(&mut batch, batch_max).await;
+        if got == 0 {
+            return;
+        }
+        let started = Instant::now();
+        let size = batch.len();
+        let calls: Vec<InsertCall> = std::mem::take(&mut batch);
+        let mut client = match pool.get().await {
+            Ok(c) => c,
+            Err(e) => {
+                let why = e.to_string();
+                for c in calls {
+                    let _ = c.answer.send(Err(StoreError::Backend(format!(
+                        "cannot begin a store transaction: {why}"
+                    ))));
+                }
+                continue;
+            }
+        };
+        // The count against the queue limit: recounted when older than DEPTH_CACHE.
+        let stale = depth
+            .lock()
+            .map(|d| d.counted_at.is_none_or(|t| t.elapsed() >= DEPTH_CACHE))
+            .unwrap_or(true);
+        if stale
+            && let Ok(n) = count_pending(&client).await
+            && let Ok(mut d) = depth.lock()
+        {
+            d.value = n;
+            d.counted_at = Some(Instant::now());
+        }
+        // Refused at once: over the limit, or a push-id twice in this batch. The rest is
+        // reserved in the count (so concurrent writers cannot both take the last places) and
+        // goes to the database, whose UNIQUE (push_id) refuses what another transaction holds.
+        let mut accepted: Vec<InsertCall> = Vec::with_capacity(calls.len());
+        {
+            let Ok(mut d) = depth.lock() else {
+                for c in calls {
+                    let _ = c.answer.send(Err(StoreError::Closed));
+                }
+                continue;
+            };
+            for c in calls {
+                let n = c.push.recipients.len() as u64;
+                if d.value.saturating_add(n) > queue_limit {
+                    let _ = c.answer.send(Err(StoreError::QueueFull {
+                        depth: d.value,
+                        limit: queue_limit,
+                    }));
+                    continue;
+                }
+                if accepted.iter().any(|a| a.push.push_id == c.push.push_id) {
+                    let push_id = c.push.push_id.clone();
+                    let _ = c.answer.send(Err(StoreError::DuplicatePushId { push_id }));
+                    continue;
+                }
+                d.value += n;
+                accepted.push(c);
+            }
+        }
+        if accepted.is_empty() {
+            continue;
+        }
+        let unreserve = |n: u64| {
+            if n > 0
+                && let Ok(mut d) = depth.lock()
+            {
+                d.value = d.value.saturating_sub(n);
+            }
+        };
+        match insert_batch(&mut client, &accepted).await {
+            Ok(inserted) => {
+                let mut refused = 0u64;
+                for (c, ok) in accepted.into_iter().zip(inserted) {
+                    if ok {
+                        let _ = c.answer.send(Ok(()));
+                    } else {
+                        refused += c.push.recipients.len() as u64;
+                        let push_id = c.push.push_id.clone();
+                        let _ = c.answer.send(Err(StoreError::DuplicatePushId { push_id }));
+                    }
+                }
+                unreserve(refused);
+                if let Ok(d) = depth.lock() {
+                    metrics.queue_depth.set(d.value as i64);
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                tracing::error!(error = %why, batch = size, "store commit failed; every push of the batch was refused");
+                unreserve(
+                    accepted
+                        .iter()
+                        .map(|c| c.push.recipients.len() as u64)
+                        .sum(),
+                );
+                for c in accepted {
+                    let _ = c.answer.send(Err(StoreError::Backend(format!(
+                        "store commit failed: {why}"
+                    ))));
+                }
+            }
+        }
+        metrics.store_commit_batch_size.observe(size as f64);
+        metrics
+            .store_commit_duration
+            .observe(started.elapsed().as_secs_f64());
+    }
+}
+
+/// Stores a batch in one transaction; for each push, true when stored, false when its push-id
+/// is taken (the UNIQUE constraint said so).
+async fn insert_batch(
+    client: &mut deadpool_postgres::Client,
+    calls: &[InsertCall],
+) -> Result<Vec<bool>, StoreError> {
+    let mut push_id = Vec::with_capacity(calls.len());
+    let mut pi = Vec::with_capacity(calls.len());
+    let mut pap_version = Vec::with_capacity(calls.len());
+    let mut received_at = Vec::with_capacity(calls.len());
+    let mut deliver_after = Vec::with_capacity(calls.len());
+    let mut deliver_before = Vec::with_capacity(calls.len());
+    let mut priority = Vec::with_capacity(calls.len());
+    let mut confirmed = Vec::with_capacity(calls.len());
+    let mut notify_to = Vec::with_capacity(calls.len());
+    let mut wsp_pdu = Vec::with_capacity(calls.len());
+    let mut final_at = Vec::with_capacity(calls.len());
+    for c in calls {
+        let p = &c.push;
+        push_id.push(p.push_id.as_str());
+        pi.push(p.pi.as_str());
+        pap_version.push(p.pap_version.as_str());
+        received_at.push(p.received_at.0);
+        deliver_after.push(p.deliver_after.map(|t| t.0));
+        deliver_before.push(p.deliver_before.map(|t| t.0));
+        priority.push(p.priority as i64);
+        confirmed.push(p.confirmed);
+        notify_to.push(p.notify_to.as_deref());
+        wsp_pdu.push(p.wsp_pdu.as_slice());
+        // A push without recipients has nothing to wait for: it is final at once.
+        final_at.push(p.recipients.is_empty().then_some(p.received_at.0));
+    }
+    let tx = client.transaction().await?;
+    let ins_push = tx
+        .prepare_cached(
+            "INSERT INTO push (push_id, pi, pap_version, received_at, deliver_after,
+                 deliver_before, priority, confirmed, notify_to, wsp_pdu, final_at)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
+                 $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[], $9::text[],
+                 $10::bytea[], $11::bigint[])
+             ON CONFLICT (push_id) DO NOTHING
+             RETURNING push_id, id",
+        )
+        .await?;
+    let rows = tx
+        .query(
+            &ins_push,
+            &[
+                &push_id,
+                &pi,
+                &pap_version,
+                &received_at,
+                &deliver_after,
+                &deliver_before,
+                &priority,
+                &confirmed,
+                &notify_to,
+                &wsp_pdu,
+                &final_at,
+            ],
+        )
+        .await?;
+    let mut ids: std::collections::HashMap<String, i64> =
+        std::collections::HashMap::with_capacity(rows.len());
+    for r in &rows {
+        ids.insert(r.try_get(0)?, r.try_get(1)?);
+    }
+    let mut r_push = Vec::new();
+    let mut r_address = Vec::new();
+    let mut r_msisdn = Vec::new();
+    let mut r_updated = Vec::new();
+    let mut r_due = Vec::new();
+    let mut r_priority = Vec::new();
+    let mut inserted = Vec::with_capacity(calls.len());
+    for c in calls {
+        let p = &c.push;
+        let Some(&row) = ids.get(&p.push_id) else {
+            inserted.push(false);
+            continue;
+        };
+        inserted.push(true);
+        let first_due = p.deliver_after.unwrap_or(p.received_at).0;
+        for r in &p.recipients {
+            r_push.push(row);
+            r_address.push(r.address.as_str());
+            r_msisdn.push(r.msisdn.as_str());
+            r_updated.push(p.received_at.0);
+            r_due.push(first_due);
+            r_priority.push(p.priority as i64);
+        }
+    }
+    if !r_push.is_empty() {
+        let ins_rcpt = tx
+            .prepare_cached(
+                "INSERT INTO recipient (push, address, msisdn, state, code, description,
+                     updated_at, next_attempt_at, priority, received_at)
+                 SELECT p, a, m, 'pending', $7, 'accepted for processing', u, d, pr, u
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+                     $6::bigint[]) AS t(p, a, m, u, d, pr)",
+            )
+            .await?;
+        tx.execute(
+            &ins_rcpt,
+            &[
+                &r_push,
+                &r_address,
+                &r_msisdn,
+                &r_updated,
+                &r_due,
+                &r_priority,
+                &PENDING_CODE,
+            ],
+        )
+        .await?;
+        // Delivered to the listeners at COMMIT, not before.
+        tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL]).await?;
+    }
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+fn priority_from(v: i64) -> Priority {
+    match v {
+        0 => Priority::High,
+        1 => Priority::Medium,
+        _ => Priority::Low,
+    }
+}
+
+fn code_from(v: i64) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX)
+}
+
+fn count_from(v: i64) -> u32 {
+    u32::try_from(v.max(0)).unwrap_or(u32::MAX)
+}
+
+fn receipt_desc(outcome: &str, detail: &str) -> String {
+    if detail.is_empty() {
+        format!("{outcome} (delivery receipt)")
+    } else {
+        format!("{outcome} (delivery receipt: {detail})")
+    }
+}
+
+fn job_from(r: &Row) -> Result<Job, StoreError> {
+    let attempts_now: i64 = r.try_get(9)?;
+    let first: Option<i64> = r.try_get(10)?;
+    Ok(Job {
+        recipient_id: r.try_get(0)?,
+        push_id: r.try_get(1)?,
+        address: r.try_get(2)?,
+        msisdn: r.try_get(3)?,
+        received_at: UtcTime(r.try_get(4)?),
+        deliver_before: r.try_get::<_, Option<i64>>(5)?.map(UtcTime),
+        priority: priority_from(r.try_get(6)?),
+        confirmed: r.try_get(7)?,
+        wsp_pdu: r.try_get(8)?,
+        // RETURNING shows the row after this lease: attempts before it is one less, and
+        // first_attempt_at was set by this lease when it is the first.
+        attempts: count_from(attempts_now - 1),
+        first_attempt_at: if attempts_now <= 1 {
+            None
+        } else {
+            first.map(UtcTime)
+        },
+    })
+}
+
+/// The one way a recipient becomes final (mirrors the embedded store's `finish`): sets the
+/// state, queues the result notification in the same transaction when the push asked for one,
+/// marks the push final when it was its last pending recipient. None when the recipient is
+/// unknown or already final (the first outcome stands).
+async fn finish(
+    tx: &Transaction<'_>,
+    recipient_id: i64,
+    state: MessageState,
+    code: u16,
+    desc: &str,
+    now: UtcTime,
+) -> Result<Option<FinalEvent>, StoreError> {
+    if !state.is_final() {
+        return Err(StoreError::Backend(format!(
+            "recipient {recipient_id}: {} is not a final state",
+            state.as_str()
+        )));
+    }
+    let upd = tx
+        .prepare_cached(
+            "UPDATE recipient r SET state = $2, code = $3, description = $4, updated_at = $5,
+                 leased_until = NULL
+             FROM push p
+             WHERE r.id = $1 AND r.state = 'pending' AND p.id = r.push
+             RETURNING p.id, p.push_id, p.pap_version, p.notify_to, p.received_at, r.address",
+        )
+        .await?;
+    let Some(row) = tx
+        .query_opt(
+            &upd,
+            &[
+                &recipient_id,
+                &state.as_str(),
+                &(code as i64),
+                &desc,
+                &now.0,
+            ],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let push_row: i64 = row.try_get(0)?;
+    let push_id: String = row.try_get(1)?;
+    let pap_version: String = row.try_get(2)?;
+    let notify_to: Option<String> = row.try_get(3)?;
+    let received_at: i64 = row.try_get(4)?;
+    let address: String = row.try_get(5)?;
+    if let Some(url) = &notify_to {
+        let ins = tx
+            .prepare_cached(
+                "INSERT INTO notification (url, push_id, pap_version, address, state, code,
+                     description, received_at, event_at, attempts, next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $9, $9)",
+            )
+            .await?;
+        tx.execute(
+            &ins,
+            &[
+                url,
+                &push_id,
+                &pap_version,
+                &address,
+                &state.as_str(),
+                &(code as i64),
+                &desc,
+                &received_at,
+                &now.0,
+            ],
+        )
+        .await?;
+    }
+    let fin = tx
+        .prepare_cached(
+            "UPDATE push SET final_at = $2 WHERE id = $1 AND NOT EXISTS
+                 (SELECT 1 FROM recipient WHERE push = $1 AND state = 'pending')",
+        )
+        .await?;
+    tx.execute(&fin, &[&push_row, &now.0]).await?;
+    Ok(Some(FinalEvent {
+        push_id,
+        address,
+        state,
+        code,
+        desc: desc.to_string(),
+        received_at: UtcTime(received_at),
+        at: now,
+    }))
+}
+
+impl PushStore for PgStore {
+    async fn insert_push(&self, push: NewPush) -> Result<(), StoreError> {
+        let (answer, wait) = oneshot::channel();
+        let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
+        tx.send(InsertCall { push, answer })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn lease_due(
+        &self,
+        now: UtcTime,
+        limit: usize,
+        lease_until: UtcTime,
+    ) -> Result<Vec<Job>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE recipient r SET leased_until = $2, attempts = r.attempts + 1,
+                     first_attempt_at = COALESCE(r.first_attempt_at, $1)
+                 FROM push p
+                 WHERE p.id = r.push AND r.id IN (
+                     SELECT id FROM recipient
+                     WHERE state = 'pending' AND submitted = FALSE AND next_attempt_at <= $1
+                       AND (leased_until IS NULL OR leased_until <= $1)
+                     ORDER BY priority, received_at, id
+                     LIMIT $3
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING r.id, p.push_id, r.address, r.msisdn, r.received_at, p.deliver_before,
+                     r.priority, p.confirmed, p.wsp_pdu, r.attempts, r.first_attempt_at",
+            )
+            .await?;
+        let rows = client
+            .query(&stmt, &[&now.0, &lease_until.0, &limit])
+            .await?;
+        let mut jobs = rows.iter().map(job_from).collect::<Result<Vec<_>, _>>()?;
+        // RETURNING has no order: queue order again.
+        jobs.sort_by_key(|j| (j.priority, j.received_at, j.recipient_id));
+        Ok(jobs)
+    }
+
+    async fn record_submitted(
+        &self,
+        recipient_id: i64,
+        smsc: &str,
+        segments: Vec<SubmittedSegment>,
+        confirmed: bool,
+        now: UtcTime,
+    ) -> Result<Option<FinalEvent>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let upd = tx
+            .prepare_cached(
+                "UPDATE recipient SET submitted = TRUE, smsc = $2, leased_until = NULL,
+                     updated_at = $3, description = $4
+                 WHERE id = $1 AND state = 'pending'",
+            )
+            .await?;
+        let desc = format!("submitted to SMSC {smsc}, waiting for the delivery receipt");
+        let changed = tx
+            .execute(&upd, &[&recipient_id, &smsc, &now.0, &desc])
+            .await?;
+        if changed == 0 {
+            // Already final (or unknown): the outcome recorded first stands.
+            tx.commit().await?;
+            return Ok(None);
+        }
+        if !confirmed {
+            let e = finish(
+                &tx,
+                recipient_id,
+                MessageState::Delivered,
+                1000,
+                &format!("accepted by SMSC {smsc}"),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            self.finished(usize::from(e.is_some()));
+            return Ok(e);
+        }
+        // An SMSC may reuse a message_id once the old message is long gone: the newest
+        // submission owns it.
+        // One row per message_id (ON CONFLICT DO UPDATE may not touch a row twice in one
+        // statement): a message_id the SMSC gave twice keeps its last segment, as row-by-row
+        // upserts would.
+        let mut seq: Vec<i64> = Vec::with_capacity(segments.len());
+        let mut ids: Vec<&str> = Vec::with_capacity(segments.len());
+        for s in &segments {
+            if let Some(i) = ids.iter().position(|m| *m == s.message_id) {
+                seq[i] = i64::from(s.seqnum);
+            } else {
+                seq.push(i64::from(s.seqnum));
+                ids.push(s.message_id.as_str());
+            }
+        }
+        let ins = tx
+            .prepare_cached(
+                "INSERT INTO segment (recipient, seqnum, smsc, message_id, outcome)
+                 SELECT $1, s, $2, m, NULL FROM unnest($3::bigint[], $4::text[]) AS t(s, m)
+                 ON CONFLICT (smsc, message_id) DO UPDATE SET
+                     recipient = excluded.recipient, seqnum = excluded.seqnum, outcome = NULL",
+            )
+            .await?;
+        tx.execute(&ins, &[&recipient_id, &smsc, &seq, &ids])
+            .await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn record_retry(
+        &self,
+        recipient_id: i64,
+        retry_at: UtcTime,
+        desc: &str,
+        now: UtcTime,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let upd = tx
+            .prepare_cached(
+                "UPDATE recipient SET leased_until = NULL, next_attempt_at = $2,
+                     description = $3, updated_at = $4
+                 WHERE id = $1 AND state = 'pending'",
+            )
+            .await?;
+        tx.execute(&upd, &[&recipient_id, &retry_at.0, &desc, &now.0])
+            .await?;
+        // Another instance may be idle with free capacity: it takes the retry when due.
+        tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_final(
+        &self,
+        recipient_id: i64,
+        state: MessageState,
+        code: u16,
+        desc: &str,
+        now: UtcTime,
+    ) -> Result<Option<FinalEvent>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let e = finish(&tx, recipient_id, state, code, desc, now).await?;
+        tx.commit().await?;
+        self.finished(usize::from(e.is_some()));
+        Ok(e)
+    }
+
+    async fn record_receipt(
+        &self,
+        rc: ReceiptUpdate,
+        now: UtcTime,
+    ) -> Result<ReceiptMatch, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let find = tx
+            .prepare_cached(
+                "SELECT s.recipient, p.pap_version FROM segment s
+                 JOIN recipient r ON r.id = s.recipient JOIN push p ON p.id = r.push
+                 WHERE s.smsc = $1 AND s.message_id = $2",
+            )
+            .await?;
+        let Some(row) = tx.query_opt(&find, &[&rc.smsc, &rc.message_id]).await? else {
+            return Ok(ReceiptMatch::Unmatched);
+        };
+        let recipient_id: i64 = row.try_get(0)?;
+        let pap_version: String = row.try_get(1)?;
+        let (outcome, state) = match rc.outcome {
+            ReceiptOutcome::Intermediate => return Ok(ReceiptMatch::Recorded),
+            ReceiptOutcome::Delivered => ("delivered", MessageState::Delivered),
+            ReceiptOutcome::Expired => ("expired", MessageState::Expired),
+            ReceiptOutcome::Undeliverable => ("undeliverable", MessageState::Undeliverable),
+            ReceiptOutcome::Deleted => ("deleted", MessageState::Undeliverable),
+            // `rejected` exists in PAP 2.x only (digest §1.6).
+            ReceiptOutcome::Rejected if pap_version.starts_with('1') => {
+                ("rejected", MessageState::Undeliverable)
+            }
+            ReceiptOutcome::Rejected => ("rejected", MessageState::Rejected),
+            ReceiptOutcome::Unknown => ("unknown", MessageState::Unknown),
+        };
+        // Receipts for two segments of one recipient may be handled at once on two instances:
+        // the recipient lock serialises them, so the second one counts the first one's outcome.
+        tx.execute(
+            "SELECT 1 FROM recipient WHERE id = $1 FOR UPDATE",
+            &[&recipient_id],
+        )
+        .await?;
+        let set = tx
+            .prepare_cached("UPDATE segment SET outcome = $3 WHERE smsc = $1 AND message_id = $2")
+            .await?;
+        tx.execute(&set, &[&rc.smsc, &rc.message_id, &outcome])
+            .await?;
+        let event = if state == MessageState::Delivered {
+            let outstanding: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM segment
+                     WHERE recipient = $1 AND (outcome IS NULL OR outcome <> 'delivered')",
+                    &[&recipient_id],
+                )
+                .await?
+                .try_get(0)?;
+            if outstanding > 0 {
+                tx.commit().await?;
+                return Ok(ReceiptMatch::Recorded);
+            }
+            finish(
+                &tx,
+                recipient_id,
+                MessageState::Delivered,
+                1000,
+                &receipt_desc("delivered", &rc.detail),
+                now,
+            )
+            .await?
+        } else {
+            // digest §6.5: a failed delivery is reported as 4000 with the SMSC's words in desc.
+            finish(
+                &tx,
+                recipient_id,
+                state,
+                4000,
+                &receipt_desc(outcome, &rc.detail),
+                now,
+            )
+            .await?
+        };
+        tx.commit().await?;
+        self.finished(usize::from(event.is_some()));
+        Ok(match event {
+            Some(e) => ReceiptMatch::Final(e),
+            None => ReceiptMatch::Recorded,
+        })
+    }
+
+    async fn expire_due(
+        &self,
+        now: UtcTime,
+        receipt_deadline: UtcTime,
+    ) -> Result<Vec<FinalEvent>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Locked, and skipped when another transaction (a lease in progress) holds them: a
+        // recipient under a live lease of any instance is not expired under it.
+        let expired: Vec<i64> = tx
+            .query(
+                "SELECT r.id FROM push p JOIN recipient r ON r.push = p.id
+                 WHERE p.deliver_before IS NOT NULL AND p.final_at IS NULL
+                   AND p.deliver_before < $1
+                   AND r.state = 'pending' AND r.submitted = FALSE
+                   AND (r.leased_until IS NULL OR r.leased_until <= $1)
+                 ORDER BY r.id
+                 FOR UPDATE OF r SKIP LOCKED",
+                &[&now.0],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        // Only confirmed recipients wait after submission; the wait counts from the submission.
+        let timed_out: Vec<i64> = tx
+            .query(
+                "SELECT id FROM recipient
+                 WHERE state = 'pending' AND submitted = TRUE AND updated_at < $1
+                 ORDER BY id
+                 FOR UPDATE SKIP LOCKED",
+                &[&receipt_deadline.0],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let mut events = Vec::with_capacity(expired.len() + timed_out.len());
+        for id in expired {
+            if let Some(e) = finish(
+                &tx,
+                id,
+                MessageState::Expired,
+                4000,
+                "deliver-before-timestamp passed before the message could be submitted",
+                now,
+            )
+            .await?
+            {
+                events.push(e);
+            }
+        }
+        for id in timed_out {
+            if let Some(e) = finish(
+                &tx,
+                id,
+                MessageState::Timeout,
+                4000,
+                "no delivery receipt from the SMSC in time",
+                now,
+            )
+            .await?
+            {
+                events.push(e);
+            }
+        }
+        tx.commit().await?;
+        self.finished(events.len());
+        Ok(events)
+    }
+
+    async fn status(
+        &self,
+        push_id: &str,
+        addresses: &[String],
+    ) -> Result<Option<Vec<RecipientStatus>>, StoreError> {
+        let client = self.pool.get().await?;
+        let find = client
+            .prepare_cached("SELECT id FROM push WHERE push_id = $1")
+            .await?;
+        let Some(push_row) = client.query_opt(&find, &[&push_id]).await? else {
+            return Ok(None);
+        };
+        let push_row: i64 = push_row.try_get(0)?;
+        let sel = client
+            .prepare_cached(
+                "SELECT address, state, code, description, updated_at FROM recipient
+                 WHERE push = $1 ORDER BY id",
+            )
+            .await?;
+        let mut out = Vec::new();
+        for r in client.query(&sel, &[&push_row]).await? {
+            let address: String = r.try_get(0)?;
+            if !addresses.is_empty() && !addresses.contains(&address) {
+                continue;
+            }
+            let state: String = r.try_get(1)?;
+            out.push(RecipientStatus {
+                address,
+                state: MessageState::parse(&state).unwrap_or(MessageState::Unknown),
+                code: code_from(r.try_get(2)?),
+                desc: r.try_get(3)?,
+                updated_at: UtcTime(r.try_get(4)?),
+            });
+        }
+        Ok(Some(out))
+    }
+
+    async fn cancel(
+        &self,
+        push_id: &str,
+        addresses: &[String],
+        now: UtcTime,
+    ) -> Result<Option<Vec<CancelOutcome>>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let Some(push_row) = tx
+            .query_opt("SELECT id FROM push WHERE push_id = $1", &[&push_id])
+            .await?
+        else {
+            return Ok(None);
+        };
+        let push_row: i64 = push_row.try_get(0)?;
+        // Locked: a lease taken by another instance meanwhile waits for us, and we see every
+        // lease committed before (the lease check below is made under the lock).
+        let rows = tx
+            .query(
+                "SELECT id, address, state, submitted, leased_until FROM recipient
+                 WHERE push = $1 ORDER BY id FOR UPDATE",
+                &[&push_row],
+            )
+            .await?;
+        let mut out = Vec::new();
+        let mut n = 0;
+        for r in rows {
+            let id: i64 = r.try_get(0)?;
+            let address: String = r.try_get(1)?;
+            let state: String = r.try_get(2)?;
+            let submitted: bool = r.try_get(3)?;
+            let leased_until: Option<i64> = r.try_get(4)?;
+            if !addresses.is_empty() && !addresses.contains(&address) {
+                continue;
+            }
+            let leased = leased_until.is_some_and(|t| t > now.0);
+            let event = if state == MessageState::Pending.as_str() && !submitted && !leased {
+                finish(
+                    &tx,
+                    id,
+                    MessageState::Cancelled,
+                    1000,
+                    "cancelled by the push initiator",
+                    now,
+                )
+                .await?
+            } else {
+                None
+            };
+            n += usize::from(event.is_some());
+            out.push(CancelOutcome {
+                address,
+                cancelled: event.is_some(),
+                event,
+            });
+        }
+        tx.commit().await?;
+        self.finished(n);
+        Ok(Some(out))
+    }
+
+    async fn notifications_due(
+        &self,
+        now: UtcTime,
+        limit: usize,
+        lease_until: UtcTime,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE notification SET leased_until = $2, attempts = attempts + 1
+                 WHERE id IN (
+                     SELECT id FROM notification
+                     WHERE next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+                     ORDER BY next_attempt_at, id
+                     LIMIT $3
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING id, url, push_id, pap_version, address, state, code, description,
+                     received_at, event_at, attempts, created_at, next_attempt_at",
+            )
+            .await?;
+        let rows = client
+            .query(&stmt, &[&now.0, &lease_until.0, &limit])
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut order = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let state: String = r.try_get(5)?;
+            let attempts_now: i64 = r.try_get(10)?;
+            order.push(r.try_get::<_, i64>(12)?);
+            out.push(Notification {
+                id: r.try_get(0)?,
+                url: r.try_get(1)?,
+                push_id: r.try_get(2)?,
+                pap_version: r.try_get(3)?,
+                address: r.try_get(4)?,
+                state: MessageState::parse(&state).unwrap_or(MessageState::Unknown),
+                code: code_from(r.try_get(6)?),
+                desc: r.try_get(7)?,
+                received_at: UtcTime(r.try_get(8)?),
+                event_at: UtcTime(r.try_get(9)?),
+                // Attempts made before this one (RETURNING shows the row after the lease).
+                attempts: count_from(attempts_now - 1),
+                created_at: UtcTime(r.try_get(11)?),
+            });
+        }
+        let mut keyed: Vec<(i64, Notification)> = order.into_iter().zip(out).collect();
+        keyed.sort_by_key(|(due, n)| (*due, n.id));
+        Ok(keyed.into_iter().map(|(_, n)| n).collect())
+    }
+
+    async fn notification_done(&self, id: i64, _delivered: bool) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute("DELETE FROM notification WHERE id = $1", &[&id])
+            .await?;
+        Ok(())
+    }
+
+    async fn notification_retry(&self, id: i64, retry_at: UtcTime) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE notification SET leased_until = NULL, next_attempt_at = $2 WHERE id = $1",
+                &[&id, &retry_at.0],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        let client = self.pool.get().await?;
+        let depth = count_pending(&client).await?;
+        if let Ok(mut d) = self.depth.lock() {
+            d.value = depth;
+            d.counted_at = Some(Instant::now());
+        }
+        // One index seek per priority on recipient_lease instead of a scan of the whole queue.
+        let oldest: Option<i64> = client
+            .query_one(
+                "SELECT MIN(t) FROM (
+                     SELECT (SELECT received_at FROM recipient
+                             WHERE state = 'pending' AND submitted = FALSE AND priority = k.p
+                             ORDER BY received_at LIMIT 1) AS t
+                     FROM (VALUES (0::bigint), (1), (2)) AS k(p)) AS m",
+                &[],
+            )
+            .await?
+            .try_get(0)?;
+        Ok(QueueStats {
+            depth,
+            oldest_unsubmitted: oldest.map(UtcTime),
+        })
+    }
+
+    async fn cleanup(&self, before: UtcTime) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        // ON DELETE CASCADE removes the recipients and their segments.
+        let n = client
+            .execute(
+                "DELETE FROM push WHERE final_at IS NOT NULL AND final_at < $1",
+                &[&before.0],
+            )
+            .await?;
+        Ok(n)
+    }
+
+    fn store_wake(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.wake.notified()
+    }
+}

@@ -1,0 +1,128 @@
+//! Versioned schema migrations of the PostgreSQL store.
+//!
+//! Same tables and columns as the embedded store (`sqlite/schema.rs`, whose column notes apply
+//! here too); only the DDL text differs: `BIGINT GENERATED ALWAYS AS IDENTITY` keys, `BIGINT`
+//! for integers and times (UtcTime.0, seconds since the Unix epoch), `BOOLEAN` flags, `BYTEA`
+//! for the WSP PDU. Never edit a shipped migration: add one.
+//!
+//! Several instances may start together against one database: the migrations run in one
+//! transaction that first takes a transaction-scoped advisory lock, so the second instance waits
+//! for the first to commit and then finds nothing left to apply.
+
+use tokio_postgres::Client;
+
+use crate::store::StoreError;
+use crate::util::UtcTime;
+
+/// (version, DDL). Applied in order; `schema_version` records each one applied.
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+
+/// The advisory lock key that serialises migrations (an arbitrary constant: "ppgd" in ASCII).
+pub const MIGRATION_LOCK: i64 = 0x7070_6764;
+
+const V1: &str = r#"
+CREATE TABLE push (
+    id              BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    push_id         TEXT    NOT NULL UNIQUE,
+    pi              TEXT    NOT NULL,
+    pap_version     TEXT    NOT NULL,
+    received_at     BIGINT  NOT NULL,
+    deliver_after   BIGINT,
+    deliver_before  BIGINT,
+    priority        BIGINT  NOT NULL,
+    confirmed       BOOLEAN NOT NULL,
+    notify_to       TEXT,
+    wsp_pdu         BYTEA   NOT NULL,
+    final_at        BIGINT
+);
+CREATE INDEX push_final_at ON push (final_at) WHERE final_at IS NOT NULL;
+CREATE INDEX push_deliver_before ON push (deliver_before)
+    WHERE deliver_before IS NOT NULL AND final_at IS NULL;
+
+CREATE TABLE recipient (
+    id               BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    push             BIGINT  NOT NULL REFERENCES push (id) ON DELETE CASCADE,
+    address          TEXT    NOT NULL,
+    msisdn           TEXT    NOT NULL,
+    state            TEXT    NOT NULL,
+    code             BIGINT  NOT NULL,
+    description      TEXT    NOT NULL,
+    updated_at       BIGINT  NOT NULL,
+    submitted        BOOLEAN NOT NULL DEFAULT FALSE,
+    leased_until     BIGINT,
+    next_attempt_at  BIGINT  NOT NULL,
+    attempts         BIGINT  NOT NULL DEFAULT 0,
+    first_attempt_at BIGINT,
+    smsc             TEXT,
+    priority         BIGINT  NOT NULL,
+    received_at      BIGINT  NOT NULL
+);
+CREATE INDEX recipient_push ON recipient (push);
+CREATE INDEX recipient_lease ON recipient (state, submitted, priority, received_at);
+CREATE INDEX recipient_waiting ON recipient (state, submitted, updated_at);
+
+CREATE TABLE segment (
+    recipient   BIGINT NOT NULL REFERENCES recipient (id) ON DELETE CASCADE,
+    seqnum      BIGINT NOT NULL,
+    smsc        TEXT   NOT NULL,
+    message_id  TEXT   NOT NULL,
+    outcome     TEXT,
+    UNIQUE (smsc, message_id)
+);
+CREATE INDEX segment_recipient ON segment (recipient);
+
+CREATE TABLE notification (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    url             TEXT   NOT NULL,
+    push_id         TEXT   NOT NULL,
+    pap_version     TEXT   NOT NULL,
+    address         TEXT   NOT NULL,
+    state           TEXT   NOT NULL,
+    code            BIGINT NOT NULL,
+    description     TEXT   NOT NULL,
+    received_at     BIGINT NOT NULL,
+    event_at        BIGINT NOT NULL,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    leased_until    BIGINT,
+    created_at      BIGINT NOT NULL
+);
+CREATE INDEX notification_due ON notification (next_attempt_at);
+"#;
+
+/// Applies every migration newer than the database's version, under the advisory lock. Refuses
+/// a database written by a newer ppgd. Returns the schema version now in force.
+pub async fn migrate(client: &mut Client, now: UtcTime) -> Result<i64, StoreError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version    BIGINT PRIMARY KEY,
+             applied_at BIGINT NOT NULL
+         )",
+    )
+    .await?;
+    let current: i64 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+        .await?
+        .try_get(0)?;
+    let known = MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0);
+    if current > known {
+        return Err(StoreError::Backend(format!(
+            "store schema version {current} is newer than this ppgd knows ({known}); refusing to open it"
+        )));
+    }
+    let mut version = current;
+    for (v, ddl) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(ddl).await?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+            &[v, &now.0],
+        )
+        .await?;
+        version = *v;
+    }
+    tx.commit().await?;
+    Ok(version)
+}
