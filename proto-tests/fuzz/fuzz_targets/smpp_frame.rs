@@ -21,10 +21,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         at += used;
         // The round trip is asserted for the PDUs ppgd itself encodes (the ESME side and the
         // simulator). rusmpp 0.4.0 does not round-trip every PDU it decodes: an alert_notification
-        // (0x102) it accepted re-encodes to octets it refuses (fuzz find, 2026-11-25); ppgd never
-        // builds one, and the tolerant codec answers undecodable input with generic_nack.
+        // (0x102) it accepted re-encodes to octets it refuses, and so does a bind_*_resp with an
+        // error status and a body (fuzz finds, 2026-11-25); ppgd never builds either, and the
+        // tolerant codec answers undecodable input with generic_nack.
         if let Frame::Command(cmd) = frame
             && ENCODED_BY_PPGD.contains(&u32::from(cmd.id()))
+            && u32::from(cmd.status()) == 0
         {
             let wire = encode_command(&cmd);
             match decode_frames(&wire).pop() {
