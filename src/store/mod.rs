@@ -176,6 +176,28 @@ pub enum ReceiptOutcome {
     Unknown,
 }
 
+impl ReceiptOutcome {
+    /// What a receipt does to its segment and recipient (digest §6.5): the outcome stored on the
+    /// segment and the PAP message-state it means for the recipient; None for an intermediate
+    /// receipt, which changes nothing. `rejected` exists in PAP 2.x only (digest §1.6), so a
+    /// PAP 1.0 push reports it as undeliverable. Deleted means undeliverable: ppgd never sends
+    /// cancel_sm, so a deletion is not the PI's cancel.
+    pub fn recipient_state(self, pap_version: &str) -> Option<(&'static str, MessageState)> {
+        Some(match self {
+            ReceiptOutcome::Intermediate => return None,
+            ReceiptOutcome::Delivered => ("delivered", MessageState::Delivered),
+            ReceiptOutcome::Expired => ("expired", MessageState::Expired),
+            ReceiptOutcome::Undeliverable => ("undeliverable", MessageState::Undeliverable),
+            ReceiptOutcome::Deleted => ("deleted", MessageState::Undeliverable),
+            ReceiptOutcome::Rejected if pap_version.starts_with('1') => {
+                ("rejected", MessageState::Undeliverable)
+            }
+            ReceiptOutcome::Rejected => ("rejected", MessageState::Rejected),
+            ReceiptOutcome::Unknown => ("unknown", MessageState::Unknown),
+        })
+    }
+}
+
 /// What a receipt did to its push.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReceiptMatch {

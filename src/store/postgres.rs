@@ -50,8 +50,7 @@ use tokio_postgres::{NoTls, Row};
 
 use super::{
     CancelOutcome, FinalEvent, Job, MessageState, NewPush, Notification, Priority, PushStore,
-    QueueStats, ReceiptMatch, ReceiptOutcome, ReceiptUpdate, RecipientStatus, StoreError,
-    SubmittedSegment,
+    QueueStats, ReceiptMatch, ReceiptUpdate, RecipientStatus, StoreError, SubmittedSegment,
 };
 use crate::metrics::Metrics;
 use crate::util::UtcTime;
@@ -838,18 +837,8 @@ impl PushStore for PgStore {
         };
         let recipient_id: i64 = row.try_get(0)?;
         let pap_version: String = row.try_get(1)?;
-        let (outcome, state) = match rc.outcome {
-            ReceiptOutcome::Intermediate => return Ok(ReceiptMatch::Recorded),
-            ReceiptOutcome::Delivered => ("delivered", MessageState::Delivered),
-            ReceiptOutcome::Expired => ("expired", MessageState::Expired),
-            ReceiptOutcome::Undeliverable => ("undeliverable", MessageState::Undeliverable),
-            ReceiptOutcome::Deleted => ("deleted", MessageState::Undeliverable),
-            // `rejected` exists in PAP 2.x only (digest §1.6).
-            ReceiptOutcome::Rejected if pap_version.starts_with('1') => {
-                ("rejected", MessageState::Undeliverable)
-            }
-            ReceiptOutcome::Rejected => ("rejected", MessageState::Rejected),
-            ReceiptOutcome::Unknown => ("unknown", MessageState::Unknown),
+        let Some((outcome, state)) = rc.outcome.recipient_state(&pap_version) else {
+            return Ok(ReceiptMatch::Recorded);
         };
         // Receipts for two segments of one recipient may be handled at once on two instances:
         // the recipient lock serialises them, so the second one counts the first one's outcome.

@@ -58,8 +58,7 @@ use tokio::sync::oneshot;
 
 use super::{
     CancelOutcome, FinalEvent, Job, MessageState, NewPush, Notification, Priority, PushStore,
-    QueueStats, ReceiptMatch, ReceiptOutcome, ReceiptUpdate, RecipientStatus, StoreError,
-    SubmittedSegment,
+    QueueStats, ReceiptMatch, ReceiptUpdate, RecipientStatus, StoreError, SubmittedSegment,
 };
 use crate::metrics::Metrics;
 use crate::util::UtcTime;
@@ -588,36 +587,22 @@ impl Writer {
         rc: &ReceiptUpdate,
         now: UtcTime,
     ) -> Result<ReceiptMatch, StoreError> {
-        let found: Option<i64> = self
+        let found: Option<(i64, String)> = self
             .conn
-            .prepare_cached("SELECT recipient FROM segment WHERE smsc = ?1 AND message_id = ?2")?
-            .query_row(params![rc.smsc, rc.message_id], |r| r.get(0))
+            .prepare_cached(
+                "SELECT s.recipient, p.pap_version FROM segment s
+                 JOIN recipient r ON r.id = s.recipient JOIN push p ON p.id = r.push
+                 WHERE s.smsc = ?1 AND s.message_id = ?2",
+            )?
+            .query_row(params![rc.smsc, rc.message_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
-        let Some(recipient_id) = found else {
+        let Some((recipient_id, pap_version)) = found else {
             return Ok(ReceiptMatch::Unmatched);
         };
-        let (outcome, state) = match rc.outcome {
-            ReceiptOutcome::Intermediate => return Ok(ReceiptMatch::Recorded),
-            ReceiptOutcome::Delivered => ("delivered", MessageState::Delivered),
-            ReceiptOutcome::Expired => ("expired", MessageState::Expired),
-            ReceiptOutcome::Undeliverable => ("undeliverable", MessageState::Undeliverable),
-            ReceiptOutcome::Deleted => ("deleted", MessageState::Undeliverable),
-            ReceiptOutcome::Rejected => {
-                let pap_version: String = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT p.pap_version FROM recipient r JOIN push p ON p.id = r.push
-                         WHERE r.id = ?1",
-                    )?
-                    .query_row(params![recipient_id], |r| r.get(0))?;
-                // `rejected` exists in PAP 2.x only (digest §1.6).
-                if pap_version.starts_with('1') {
-                    ("rejected", MessageState::Undeliverable)
-                } else {
-                    ("rejected", MessageState::Rejected)
-                }
-            }
-            ReceiptOutcome::Unknown => ("unknown", MessageState::Unknown),
+        let Some((outcome, state)) = rc.outcome.recipient_state(&pap_version) else {
+            return Ok(ReceiptMatch::Recorded);
         };
         self.conn
             .prepare_cached("UPDATE segment SET outcome = ?3 WHERE smsc = ?1 AND message_id = ?2")?
