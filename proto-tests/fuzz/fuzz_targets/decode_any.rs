@@ -5,8 +5,12 @@
 use ppgd::decode::{Input, Kind, dissect_input};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    // Up to three segments, split at 0xFF 0xFF, as an operator pasting several SMS would.
-    let items: Vec<Vec<u8>> = data.split(|&b| b == 0xFF).take(3).map(<[u8]>::to_vec).collect();
+    // Up to three segments, split at 0xFF octets, as an operator pasting several SMS would.
+    let items: Vec<Vec<u8>> = data
+        .split(|&b| b == 0xFF)
+        .take(3)
+        .map(<[u8]>::to_vec)
+        .collect();
     let input = Input::Octets(items);
     if let Ok(d) = dissect_input(&input, None) {
         assert!(!d.is_empty());

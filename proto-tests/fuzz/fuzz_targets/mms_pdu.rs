@@ -29,6 +29,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             assert_eq!(v, &n);
         }
     } else {
-        assert!(validated.is_err(), "validator accepted what the decoder refuses");
+        assert!(
+            validated.is_err(),
+            "validator accepted what the decoder refuses"
+        );
     }
 });
