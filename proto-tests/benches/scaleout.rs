@@ -17,39 +17,20 @@
 mod pg;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ppgd::metrics::Metrics;
 use ppgd::store::postgres::PgStore;
 use ppgd::store::sqlite::SqliteStore;
-use ppgd::store::{AnyStore, NewPush, NewRecipient, Priority, PushStore, SubmittedSegment};
+use ppgd::store::{AnyStore, PushStore, SubmittedSegment};
 use ppgd::util::UtcTime;
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-const NOW: UtcTime = UtcTime(1_790_000_000);
+#[path = "fixtures.rs"]
+mod fixtures;
+use fixtures::new_push;
 
-fn new_push() -> NewPush {
-    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    NewPush {
-        push_id: format!("bench-{n}@ppg.example"),
-        pi: "mmsc".into(),
-        pap_version: "2.0".into(),
-        received_at: NOW,
-        deliver_after: None,
-        deliver_before: Some(NOW.plus_secs(86_400)),
-        priority: Priority::Medium,
-        confirmed: false,
-        notify_to: None,
-        // A typical m-notification-ind push PDU is about 150 octets.
-        wsp_pdu: vec![0x5a; 150],
-        recipients: vec![NewRecipient {
-            address: format!("WAPPUSH=+4917{n:08}/TYPE=PLMN@ppg.example"),
-            msisdn: format!("4917{n:08}"),
-        }],
-    }
-}
+const NOW: UtcTime = UtcTime(1_790_000_000);
 
 /// Inserts `count` pushes from 256 tasks spread over the instances.
 async fn insert(instances: &[Arc<AnyStore>], count: u64) -> Duration {
@@ -61,7 +42,7 @@ async fn insert(instances: &[Arc<AnyStore>], count: u64) -> Duration {
         let mine = count / CALLERS + u64::from(c < count % CALLERS);
         tasks.push(tokio::spawn(async move {
             for _ in 0..mine {
-                s.insert_push(new_push()).await.expect("insert");
+                s.insert_push(new_push(NOW)).await.expect("insert");
             }
         }));
     }

@@ -8,37 +8,18 @@
 //! - status: a statusquery (read connection) while nothing writes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ppgd::metrics::Metrics;
 use ppgd::store::sqlite::SqliteStore;
-use ppgd::store::{NewPush, NewRecipient, Priority, PushStore, SubmittedSegment};
+use ppgd::store::{PushStore, SubmittedSegment};
 use ppgd::util::UtcTime;
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-fn new_push(now: UtcTime) -> NewPush {
-    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    NewPush {
-        push_id: format!("bench-{n}@ppg.example"),
-        pi: "mmsc".into(),
-        pap_version: "2.0".into(),
-        received_at: now,
-        deliver_after: None,
-        deliver_before: Some(now.plus_secs(86_400)),
-        priority: Priority::Medium,
-        confirmed: false,
-        notify_to: None,
-        // A typical m-notification-ind push PDU is about 150 octets.
-        wsp_pdu: vec![0x5a; 150],
-        recipients: vec![NewRecipient {
-            address: format!("WAPPUSH=+4917{n:08}/TYPE=PLMN@ppg.example"),
-            msisdn: format!("4917{n:08}"),
-        }],
-    }
-}
+#[path = "fixtures.rs"]
+mod fixtures;
+use fixtures::{NEXT_ID, new_push};
 
 fn open(dir: &std::path::Path) -> Arc<SqliteStore> {
     Arc::new(SqliteStore::open(dir, u64::MAX, 256, Metrics::new()).expect("open store"))
