@@ -693,7 +693,7 @@ fn pap_reply<S>(
     inner
         .metrics
         .pap_responses
-        .with_label_values(&[label, code_label(code)])
+        .with_label_values(&[label, &code_label(code)])
         .inc();
     inner
         .metrics
@@ -724,47 +724,19 @@ fn pap_reply<S>(
 }
 
 /// A bounded label for a PAP code: the named codes, else its class.
-fn code_label(code: u16) -> &'static str {
-    const NAMED: &[(u16, &str)] = &[
-        (1000, "1000"),
-        (1001, "1001"),
-        (2000, "2000"),
-        (2001, "2001"),
-        (2002, "2002"),
-        (2003, "2003"),
-        (2004, "2004"),
-        (2005, "2005"),
-        (2006, "2006"),
-        (2007, "2007"),
-        (2008, "2008"),
-        (3000, "3000"),
-        (3001, "3001"),
-        (3002, "3002"),
-        (3003, "3003"),
-        (3004, "3004"),
-        (3005, "3005"),
-        (3006, "3006"),
-        (3007, "3007"),
-        (3008, "3008"),
-        (3009, "3009"),
-        (3010, "3010"),
-        (3011, "3011"),
-        (4000, "4000"),
-        (4001, "4001"),
-        (5000, "5000"),
-    ];
-    NAMED
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, s)| *s)
-        .unwrap_or(match code / 1000 {
+fn code_label(code: u16) -> std::borrow::Cow<'static, str> {
+    match PapCode::from_u16(code) {
+        PapCode::Other(_) => match code / 1000 {
             1 => "1xxx",
             2 => "2xxx",
             3 => "3xxx",
             4 => "4xxx",
             5 => "5xxx",
             _ => "other",
-        })
+        }
+        .into(),
+        named => named.as_u16().to_string().into(),
+    }
 }
 
 /// An HTTP-level refusal (no PAP document was read).
@@ -783,4 +755,19 @@ fn http_refusal<S>(inner: &Inner<S>, rejection: Rejection) -> Response {
         );
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_label;
+
+    #[test]
+    fn code_labels_are_bounded() {
+        // Named PAP codes label as themselves; anything else collapses to its class.
+        assert_eq!(code_label(1001), "1001");
+        assert_eq!(code_label(3011), "3011");
+        assert_eq!(code_label(2999), "2xxx");
+        assert_eq!(code_label(5027), "5xxx");
+        assert_eq!(code_label(0), "other");
+    }
 }
