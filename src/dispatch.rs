@@ -15,18 +15,11 @@ use tracing::{debug, info, warn};
 
 use crate::config::{DispatchConfig, SmscConfig};
 use crate::metrics::Metrics;
+use crate::pap::PapCode;
 use crate::smpp::pool::{OutboundMessage, Pool, Receipt, SubmitOutcome};
 use crate::sms::{self, Ports};
 use crate::store::{FinalEvent, Job, MessageState, PushStore, ReceiptMatch, ReceiptUpdate};
 use crate::util::UtcTime;
-
-/// PAP codes the dispatcher records (WAP-247 §9.13; digest §6.5).
-pub mod codes {
-    pub const OK: u16 = 1000;
-    pub const ADDRESS_ERROR: u16 = 2002;
-    pub const SERVICE_FAILURE: u16 = 4000;
-    pub const SERVICE_UNAVAILABLE: u16 = 4001;
-}
 
 /// command_status values that say the destination address itself is wrong (→ PAP 2002).
 const ADDRESS_STATUSES: &[u32] = &[0x0B, 0x50, 0x51];
@@ -146,8 +139,13 @@ impl<S: PushStore> Dispatcher<S> {
             && now >= before
         {
             let desc = format!("deliver-before-timestamp {before} passed before submission");
-            self.finish(&job, MessageState::Expired, codes::SERVICE_FAILURE, &desc)
-                .await;
+            self.finish(
+                &job,
+                MessageState::Expired,
+                PapCode::ServiceFailure.as_u16(),
+                &desc,
+            )
+            .await;
             return;
         }
         let destination = format!("+{}", job.msisdn);
@@ -228,9 +226,9 @@ impl<S: PushStore> Dispatcher<S> {
                     segment,
                 } => {
                     let code = if ADDRESS_STATUSES.contains(&status) {
-                        codes::ADDRESS_ERROR
+                        PapCode::AddressError.as_u16()
                     } else {
-                        codes::SERVICE_FAILURE
+                        PapCode::ServiceFailure.as_u16()
                     };
                     let desc = format!(
                         "SMSC {} refused segment {} with {name} (0x{status:08X})",
@@ -263,7 +261,7 @@ impl<S: PushStore> Dispatcher<S> {
             self.finish(
                 &job,
                 MessageState::Undeliverable,
-                codes::SERVICE_UNAVAILABLE,
+                PapCode::ServiceUnavailable.as_u16(),
                 &desc,
             )
             .await;
