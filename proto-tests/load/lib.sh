@@ -97,6 +97,18 @@ wait_until() {
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+# cpu_ms PID...: user+system CPU time (ms) the processes have used so far (their own, not children).
+cpu_ms() {
+    local total=0 pid ticks
+    local hz
+    hz=$(getconf CLK_TCK)
+    for pid in "$@"; do
+        ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        total=$((total + ticks))
+    done
+    echo $((total * 1000 / hz))
+}
+
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # run_bench NAME [ppgd bench flags...]: prints "NAME: <bench line> load=..." and returns bench's status.
