@@ -60,6 +60,12 @@ enum StoreCommand {
     },
 }
 
+/// mimalloc instead of glibc's malloc: with the HTTP workers, the SMPP sessions and the store
+/// writer allocating on different threads, glibc's arenas (malloc, free, consolidation) took
+/// about a sixth of ppgd's CPU in the scenario-1 profile (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
