@@ -1111,6 +1111,58 @@ mod sqlite {
         assert!(h.metrics.store_commit_duration.get_sample_count() == batches);
     }
 
+    /// A store written by a ppgd with schema V1 (full queue indexes) opens under V2 (partial
+    /// ones) with its queue intact: the pending recipient is counted, leased and finished.
+    #[tokio::test]
+    async fn v1_store_upgrades_to_partial_queue_indexes() {
+        let h = SqliteHarness::new();
+        {
+            let c = rusqlite::Connection::open(h.dir.path().join("ppgd.sqlite")).unwrap();
+            let (v, ddl) = ppgd::store::sqlite::schema::MIGRATIONS[0];
+            assert_eq!(v, 1);
+            c.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,
+                     applied_at INTEGER NOT NULL);
+                 INSERT INTO schema_version VALUES (1, 0);",
+            )
+            .unwrap();
+            c.execute_batch(ddl).unwrap();
+            c.execute_batch(
+                "INSERT INTO push (id, push_id, pi, pap_version, received_at, priority, confirmed,
+                     wsp_pdu) VALUES (1, 'old-1', 'pi', '2.0', 0, 1, 0, x'0106');
+                 INSERT INTO recipient (id, push, address, msisdn, state, code, description,
+                     updated_at, next_attempt_at, priority, received_at)
+                 VALUES (1, 1, 'WAPPUSH=+491701234567/TYPE=PLMN@ppg', '491701234567', 'pending',
+                     1001, 'accepted', 0, 0, 1, 0);",
+            )
+            .unwrap();
+        }
+        let s = h.open(10);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 1);
+        let c = rusqlite::Connection::open(h.dir.path().join("ppgd.sqlite")).unwrap();
+        let sql: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'recipient_lease'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            sql.contains("WHERE state = 'pending' AND submitted = 0"),
+            "{sql}"
+        );
+        assert_eq!(lease_ids(&s, t(1)).await, vec![1]);
+        let done = s
+            .record_submitted(1, "smsc-a", segs(&["m1"]), false, t(2))
+            .await
+            .unwrap()
+            .expect("final at submit");
+        assert_eq!(done.push_id, "old-1");
+        assert_eq!(done.state, MessageState::Delivered);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 0);
+        assert!(lease_ids(&s, t(3)).await.is_empty());
+    }
+
     #[tokio::test]
     async fn lease_query_walks_the_lease_index() {
         // The lease query must not sort the whole queue: its plan uses recipient_lease for the

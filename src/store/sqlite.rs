@@ -86,6 +86,12 @@ pub const LEASE_DUE_SQL: &str =
  ORDER BY r.priority, r.received_at, r.id
  LIMIT ?2";
 
+/// Recipients not final, counted through the two partial queue indexes (schema V2) rather than by
+/// a scan of the table.
+const PENDING_COUNT_SQL: &str =
+    "SELECT (SELECT COUNT(*) FROM recipient WHERE state = 'pending' AND submitted = 0)
+          + (SELECT COUNT(*) FROM recipient WHERE state = 'pending' AND submitted = 1)";
+
 /// PAP code and desc of a recipient still pending (WAP-247 §9.13: 1001 accepted for processing).
 const PENDING_CODE: u16 = 1001;
 
@@ -256,11 +262,7 @@ impl SqliteStore {
             "UPDATE notification SET leased_until = NULL WHERE leased_until IS NOT NULL",
             [],
         )?;
-        let depth: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM recipient WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )?;
+        let depth: i64 = conn.query_row(PENDING_COUNT_SQL, [], |r| r.get(0))?;
         let depth = u64::try_from(depth).unwrap_or(0);
         let shared_depth = Arc::new(AtomicU64::new(depth));
         metrics.queue_depth.set(depth as i64);
@@ -381,11 +383,7 @@ fn writer_loop(
             // Nothing of this batch is stored: recount rather than trust the in-memory changes.
             w.depth = w
                 .conn
-                .query_row(
-                    "SELECT COUNT(*) FROM recipient WHERE state = 'pending'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
+                .query_row(PENDING_COUNT_SQL, [], |r| r.get::<_, i64>(0))
                 .ok()
                 .and_then(|d| u64::try_from(d).ok())
                 .unwrap_or(depth_before);
@@ -548,6 +546,17 @@ impl Writer {
         confirmed: bool,
         now: UtcTime,
     ) -> Result<Option<FinalEvent>, StoreError> {
+        if !confirmed {
+            // Final at once (already final or unknown: the outcome recorded first stands).
+            return self.finish_from(
+                recipient_id,
+                Some(smsc),
+                MessageState::Delivered,
+                1000,
+                &format!("accepted by SMSC {smsc}"),
+                now,
+            );
+        }
         let changed = self.conn.prepare_cached(
             "UPDATE recipient SET submitted = 1, smsc = ?2, leased_until = NULL, updated_at = ?3,
                  description = ?4
@@ -562,15 +571,6 @@ impl Writer {
         if changed == 0 {
             // Already final (or unknown): the outcome recorded first stands.
             return Ok(None);
-        }
-        if !confirmed {
-            return self.finish(
-                recipient_id,
-                MessageState::Delivered,
-                1000,
-                &format!("accepted by SMSC {smsc}"),
-                now,
-            );
         }
         // An SMSC may reuse a message_id once the old message is long gone: the newest
         // submission owns it.
@@ -832,20 +832,52 @@ impl Writer {
         desc: &str,
         now: UtcTime,
     ) -> Result<Option<FinalEvent>, StoreError> {
+        self.finish_from(recipient_id, None, state, code, desc, now)
+    }
+
+    /// Makes a pending recipient final. `submitted_to` is the SMSC when the submission itself is
+    /// the final state (a push not asking for confirmed delivery is final once the SMSC took
+    /// it): one UPDATE then marks it submitted and final.
+    fn finish_from(
+        &mut self,
+        recipient_id: i64,
+        submitted_to: Option<&str>,
+        state: MessageState,
+        code: u16,
+        desc: &str,
+        now: UtcTime,
+    ) -> Result<Option<FinalEvent>, StoreError> {
         if !state.is_final() {
             return Err(StoreError::Backend(format!(
                 "recipient {recipient_id}: {} is not a final state",
                 state.as_str()
             )));
         }
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE recipient SET state = ?2, code = ?3, description = ?4, updated_at = ?5,
-                     leased_until = NULL
-                 WHERE id = ?1 AND state = 'pending'",
-            )?
-            .execute(params![recipient_id, state.as_str(), code, desc, now.0])?;
+        let changed = match submitted_to {
+            None => self
+                .conn
+                .prepare_cached(
+                    "UPDATE recipient SET state = ?2, code = ?3, description = ?4, updated_at = ?5,
+                         leased_until = NULL
+                     WHERE id = ?1 AND state = 'pending'",
+                )?
+                .execute(params![recipient_id, state.as_str(), code, desc, now.0])?,
+            Some(smsc) => self
+                .conn
+                .prepare_cached(
+                    "UPDATE recipient SET state = ?2, code = ?3, description = ?4, updated_at = ?5,
+                         leased_until = NULL, submitted = 1, smsc = ?6
+                     WHERE id = ?1 AND state = 'pending'",
+                )?
+                .execute(params![
+                    recipient_id,
+                    state.as_str(),
+                    code,
+                    desc,
+                    now.0,
+                    smsc
+                ])?,
+        };
         if changed == 0 {
             return Ok(None);
         }

@@ -13,7 +13,7 @@ use crate::store::StoreError;
 use crate::util::UtcTime;
 
 /// (version, DDL). Applied in order; `schema_version` records each one applied.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 
 /// The first schema.
 ///
@@ -96,6 +96,20 @@ CREATE TABLE notification (
     created_at      INTEGER NOT NULL
 );
 CREATE INDEX notification_due ON notification (next_attempt_at);
+"#;
+
+/// V2: the two queue indexes become partial. Every state change of a recipient used to move its
+/// entry in both `recipient_lease` and `recipient_waiting` (their keys began with `state,
+/// submitted`), so a recipient cost four index moves between lease and final. Partial indexes
+/// hold only the rows their queries look for: the lease query's unsubmitted pending recipients,
+/// and the receipt-timeout scan's submitted pending ones; a final recipient is in neither.
+const V2: &str = r#"
+DROP INDEX recipient_lease;
+CREATE INDEX recipient_lease ON recipient (priority, received_at)
+    WHERE state = 'pending' AND submitted = 0;
+DROP INDEX recipient_waiting;
+CREATE INDEX recipient_waiting ON recipient (updated_at)
+    WHERE state = 'pending' AND submitted = 1;
 "#;
 
 /// Applies every migration newer than the store's version. Refuses a store written by a newer
