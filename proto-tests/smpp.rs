@@ -9,6 +9,7 @@ use ppgd::config::{RouteConfig, SimConfig, SmscConfig, TlsClientConfig};
 use ppgd::metrics::Metrics;
 use ppgd::sim::{SimHandle, Simulator};
 use ppgd::smpp::codec::{Frame, TolerantCodec};
+use ppgd::smpp::pdu::MessageIdFormat;
 use ppgd::smpp::{OutboundMessage, Pool, Receipt, SubmitOutcome};
 use ppgd::sms::{Ports, Segment};
 use ppgd::store::ReceiptOutcome;
@@ -278,15 +279,28 @@ async fn throttling_is_retried_and_nothing_lost() {
 }
 
 async fn receipts_correlate(tlvs: bool) {
+    receipts_correlate_with(tlvs, false).await;
+}
+
+/// `decimal_receipts`: the simulator answers submit_sm with hex ids and repeats them in decimal
+/// in the receipts; ppgd is configured so (`submit_message_id = "hex"`, `receipt_message_id =
+/// "decimal"`) and both sides must come out as the same canonical id.
+async fn receipts_correlate_with(tlvs: bool, decimal_receipts: bool) {
     let sim = sim(SimConfig {
         receipts: Some(Duration::from_millis(5)),
         receipt_mix: [1, 1, 0],
         receipt_tlvs: tlvs,
+        receipt_id_decimal: decimal_receipts,
         seed: 3,
         ..SimConfig::default()
     })
     .await;
-    let (pool, _, mut rx) = start(&[smsc(&sim)]);
+    let mut cfg = smsc(&sim);
+    if decimal_receipts {
+        cfg.submit_message_id = MessageIdFormat::Hex;
+        cfg.receipt_message_id = MessageIdFormat::Decimal;
+    }
+    let (pool, _, mut rx) = start(&[cfg]);
     timeout(T, pool.wait_bound(1)).await.expect("bound");
     let mut ids = Vec::new();
     for i in 0..10u8 {
@@ -329,6 +343,43 @@ async fn receipts_correlate_tlv_form() {
 #[tokio::test]
 async fn receipts_correlate_text_form() {
     receipts_correlate(false).await;
+}
+
+#[tokio::test]
+async fn receipts_in_decimal_meet_hex_submit_ids_text_form() {
+    receipts_correlate_with(false, true).await;
+}
+
+#[tokio::test]
+async fn receipts_in_decimal_meet_hex_submit_ids_tlv_form() {
+    receipts_correlate_with(true, true).await;
+}
+
+/// The same SMSC with ppgd left at the SMPP default (ids opaque): no receipt id equals a submit
+/// id, which is why the two settings exist.
+#[tokio::test]
+async fn decimal_receipts_do_not_meet_opaque_hex_ids() {
+    let sim = sim(SimConfig {
+        receipts: Some(Duration::from_millis(5)),
+        receipt_id_decimal: true,
+        ..SimConfig::default()
+    })
+    .await;
+    let (pool, _, mut rx) = start(&[smsc(&sim)]);
+    timeout(T, pool.wait_bound(1)).await.expect("bound");
+    let ids = match timeout(T, pool.submit("sim", message("4917", segments(7, 1), true)))
+        .await
+        .expect("done")
+    {
+        SubmitOutcome::Accepted { message_ids } => message_ids,
+        other => panic!("{other:?}"),
+    };
+    let r = timeout(T, rx.recv()).await.expect("receipt").expect("open");
+    let n = u64::from_str_radix(&ids[0], 16).expect("the simulator issues hex ids");
+    assert_eq!(r.message_id, n.to_string());
+    assert_ne!(r.message_id, ids[0]);
+    r.ack.send(true).expect("session waits for the ack");
+    pool.shutdown(Duration::from_secs(2)).await;
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::smpp::pdu::MessageIdFormat;
 use crate::sms::Carriage;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -198,6 +199,11 @@ pub struct SmscConfig {
     pub shutdown_timeout: Duration,
     /// TLS to the SMSC.
     pub tls: Option<TlsClientConfig>,
+    /// How the SMSC writes message_id in submit_sm_resp: string (opaque, the SMPP rule),
+    /// decimal or hex. With receipt_message_id, Kannel's `msg-id-type`.
+    pub submit_message_id: MessageIdFormat,
+    /// How it writes the id of a delivery receipt (receipted_message_id TLV or text `id:`).
+    pub receipt_message_id: MessageIdFormat,
 }
 
 impl Default for SmscConfig {
@@ -227,6 +233,8 @@ impl Default for SmscConfig {
             data_coding: 0x04,
             max_segments: 10,
             registered_delivery: 0x01,
+            submit_message_id: MessageIdFormat::String,
+            receipt_message_id: MessageIdFormat::String,
             validity: None,
             enquire_link: Duration::from_secs(30),
             response_timeout: Duration::from_secs(30),
@@ -395,6 +403,9 @@ pub struct SimConfig {
     /// to any receiver session of the simulator instead of nowhere, as SMSCs route receipts to
     /// any receiver bind of the account (tests: a receipt reaching another ppgd instance).
     pub receipts_any_receiver: bool,
+    /// The receipt carries the message id in decimal (text `id:` and receipted_message_id)
+    /// while submit_sm_resp gave it in hex: the mismatch some SMSCs have.
+    pub receipt_id_decimal: bool,
     /// JSON lines file recording every submit_sm. Absent = no record.
     pub record: Option<PathBuf>,
 }
@@ -417,6 +428,7 @@ impl Default for SimConfig {
             receipt_mix: [100, 0, 0],
             receipt_tlvs: true,
             receipts_any_receiver: false,
+            receipt_id_decimal: false,
             record: None,
         }
     }
@@ -515,6 +527,16 @@ impl Config {
             let key = |k: &str| format!("smsc[{i}].{k}");
             if s.name.is_empty() || !names.insert(s.name.as_str()) {
                 return bad(key("name"), "must be non-empty and unique");
+            }
+            // One side numeric and the other opaque could never meet: say so at start rather
+            // than time out every confirmed push.
+            if (s.submit_message_id == MessageIdFormat::String)
+                != (s.receipt_message_id == MessageIdFormat::String)
+            {
+                return bad(
+                    key("receipt_message_id"),
+                    "submit_message_id and receipt_message_id must both be \"string\" or both numeric (\"decimal\" / \"hex\")",
+                );
             }
             if s.system_id.is_empty() || s.system_id.len() > 15 {
                 return bad(
@@ -624,6 +646,8 @@ mod tests {
         assert_eq!(s.retry_deadline, sd.retry_deadline);
         assert_eq!(s.data_coding, sd.data_coding);
         assert_eq!(s.carriage, sd.carriage);
+        assert_eq!(s.submit_message_id, sd.submit_message_id);
+        assert_eq!(s.receipt_message_id, sd.receipt_message_id);
     }
 
     #[test]
@@ -650,6 +674,11 @@ mod tests {
         let base = SHIPPED[0].1;
         let cases = [
             ("window = 10", "window = 0", "smsc[0].window"),
+            (
+                "receipt_message_id = \"string\"",
+                "receipt_message_id = \"decimal\"",
+                "smsc[0].receipt_message_id",
+            ),
             (
                 "system_id = \"wapgw\"",
                 "system_id = \"\"",

@@ -47,6 +47,10 @@ pub struct SimArgs {
     /// Receipt outcome weights DELIVRD,UNDELIV,EXPIRED ("90,8,2").
     #[arg(long, value_parser = parse_mix)]
     pub receipt_mix: Option<[u32; 3]>,
+    /// Write the receipt's id in decimal while submit_sm_resp gives it in hex, as some SMSCs do
+    /// (configure ppgd with submit_message_id = "hex", receipt_message_id = "decimal").
+    #[arg(long)]
+    pub receipt_id_decimal: bool,
     /// On SIGUSR1, behave as an SMSC that is down for this long ("30s"): drop every connection
     /// and refuse new ones (the fault scenario "SMSC down mid-run").
     #[arg(long, value_parser = humantime::parse_duration)]
@@ -111,6 +115,9 @@ impl SimArgs {
         }
         if let Some(v) = self.receipt_mix {
             c.receipt_mix = v;
+        }
+        if self.receipt_id_decimal {
+            c.receipt_id_decimal = true;
         }
         Ok(c)
     }

@@ -344,6 +344,15 @@ enum Due {
 }
 
 fn receipt_for(inner: &Inner, sm: &SubmitSm, id: &str, submitted: UtcTime) -> DeliverSm {
+    // Ids are issued in hex (`next_id`); this SMSC may repeat them in decimal in receipts.
+    let decimal;
+    let id = match u64::from_str_radix(id, 16) {
+        Ok(n) if inner.cfg.receipt_id_decimal => {
+            decimal = n.to_string();
+            decimal.as_str()
+        }
+        _ => id,
+    };
     let w = inner.cfg.receipt_mix;
     let total: u32 = w.iter().sum::<u32>().max(1);
     let pick = inner.random() * f64::from(total);

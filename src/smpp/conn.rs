@@ -20,7 +20,7 @@ use tokio_util::codec::Framed;
 use crate::config::BindMode;
 use crate::metrics::SessionMetrics;
 use crate::smpp::codec::{Frame, TolerantCodec};
-use crate::smpp::pdu::{Delivery, parse_deliver_sm};
+use crate::smpp::pdu::{Delivery, canonical_message_id, parse_deliver_sm};
 use crate::smpp::pool::{Job, JobResult, Receipt, SmscShared};
 use crate::smpp::session::{Backoff, EnquireLink, LinkAction, RateLimiter, Throttle};
 use crate::smpp::status::{self, Disposition};
@@ -340,7 +340,7 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
                                 m.submit_sm_resp(status::name(st));
                                 if st == status::ESME_ROK && cmd.id() == CommandId::SubmitSmResp {
                                     let id = match cmd.pdu() {
-                                        Some(Pdu::SubmitSmResp(r)) => r.message_id().as_str().to_string(),
+                                        Some(Pdu::SubmitSmResp(r)) => canonical_message_id(r.message_id().as_str(), cfg.submit_message_id),
                                         _ => String::new(),
                                     };
                                     let _ = job.reply.send(JobResult::Accepted(id));
@@ -369,7 +369,7 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
                                     Delivery::Receipt(r) => {
                                         m.receipt(r.stat);
                                         let (tx, rx) = oneshot::channel();
-                                        let receipt = Receipt { smsc: cfg.name.clone(), message_id: r.message_id, outcome: r.outcome, detail: r.detail, ack: tx };
+                                        let receipt = Receipt { smsc: cfg.name.clone(), message_id: canonical_message_id(&r.message_id, cfg.receipt_message_id), outcome: r.outcome, detail: r.detail, ack: tx };
                                         match ctx.receipts.try_send(receipt) {
                                             Ok(()) => {
                                                 let wait = cfg.response_timeout;

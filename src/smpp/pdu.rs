@@ -159,6 +159,46 @@ pub struct TextReceipt {
     pub err: Option<String>,
 }
 
+/// How an SMSC writes the message ids it hands out. SMPP 3.4 §5.2.23 makes message_id an opaque
+/// C-Octet String, and receipts (§5.3.2.12 receipted_message_id, Appendix B `id:`) are meant to
+/// repeat it as given; but some SMSCs answer submit_sm with a hex id and put the same number in
+/// decimal in the receipt, or the other way round (Kannel's `msg-id-type`, Jasmin's
+/// `dlr_msg_id_bases`). Configured per SMSC and per direction; `String` compares as given.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageIdFormat {
+    /// Opaque, compared octet for octet (the SMPP rule; the default).
+    #[default]
+    String,
+    /// A decimal number.
+    Decimal,
+    /// A hexadecimal number (either case, leading zeros allowed).
+    Hex,
+}
+
+/// The id as ppgd stores and matches it: unchanged for `String`; for the numeric formats the
+/// number in canonical decimal (no leading zeros), so a hex submit_sm_resp id and a decimal
+/// receipt id of the same message meet. A "decimal" id with hex letters in it is read as hex,
+/// as Kannel does for SMSCs that are not consistent even with themselves. An id that is not a
+/// number in its format (or does not fit in 64 bits) is kept as given: it then matches only
+/// itself, and an unmatched receipt is counted and logged rather than matched to a wrong push.
+pub fn canonical_message_id(id: &str, format: MessageIdFormat) -> String {
+    let radix = match format {
+        MessageIdFormat::String => return id.to_string(),
+        MessageIdFormat::Decimal if id.bytes().all(|b| b.is_ascii_digit()) => 10,
+        MessageIdFormat::Decimal | MessageIdFormat::Hex => 16,
+    };
+    if id.is_empty() || id.starts_with(['+', '-']) {
+        return id.to_string();
+    }
+    match u64::from_str_radix(id, radix) {
+        Ok(n) => n.to_string(),
+        Err(_) => id.to_string(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiptError {
     #[error("receipt text has no `id:` field")]
@@ -375,6 +415,50 @@ pub fn parse_deliver_sm(d: &DeliverSm) -> Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_ids_in_different_bases_meet() {
+        use MessageIdFormat::*;
+        // The same message: submit_sm_resp in hex, receipt in decimal.
+        assert_eq!(canonical_message_id("1000000A", Hex), "268435466");
+        assert_eq!(canonical_message_id("268435466", Decimal), "268435466");
+        assert_eq!(canonical_message_id("0001000000a", Hex), "268435466");
+        assert_eq!(canonical_message_id("00268435466", Decimal), "268435466");
+        // Opaque ids stay as given.
+        assert_eq!(canonical_message_id("00AbC-1", String), "00AbC-1");
+        // A "decimal" SMSC that sends hex letters: read as hex (Kannel does the same).
+        assert_eq!(canonical_message_id("FF", Decimal), "255");
+        // Not a number in its format, or too large: kept, so it matches only itself.
+        assert_eq!(canonical_message_id("abc-42", Hex), "abc-42");
+        assert_eq!(canonical_message_id("+12", Decimal), "+12");
+        assert_eq!(canonical_message_id("", Hex), "");
+        assert_eq!(
+            canonical_message_id("123456789012345678901234567890", Decimal),
+            "123456789012345678901234567890"
+        );
+        assert_eq!(
+            canonical_message_id("FFFFFFFFFFFFFFFF", Hex),
+            u64::MAX.to_string()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn a_number_written_in_either_base_has_one_canonical_id(n: u64) {
+            let hex = canonical_message_id(&format!("{n:X}"), MessageIdFormat::Hex);
+            let lower = canonical_message_id(&format!("{n:x}"), MessageIdFormat::Hex);
+            let dec = canonical_message_id(&n.to_string(), MessageIdFormat::Decimal);
+            prop_assert_eq!(&hex, &dec);
+            prop_assert_eq!(&lower, &dec);
+        }
+
+        #[test]
+        fn canonical_message_id_never_panics(id in ".{0,40}") {
+            for f in [MessageIdFormat::String, MessageIdFormat::Decimal, MessageIdFormat::Hex] {
+                let _ = canonical_message_id(&id, f);
+            }
+        }
+    }
     use crate::sms::{Ports, Sar};
     use bytes::Bytes;
     use proptest::prelude::*;
