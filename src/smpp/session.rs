@@ -102,10 +102,10 @@ impl RateLimiter {
 ///   least [`EPOCH_RESPONSES`] responses and [`EPOCH_MIN_TIME`]; only responses to submits sent
 ///   after the last cut count (the ones in flight at a cut say nothing about the new rate).
 /// * **Decrease.** An epoch whose throttled fraction is more than [`NOISE_MARGIN`] above the
-///   throttles the session has learnt to expect ("noise", below), or a cluster of
-///   [`CLUSTER_THROTTLES`] with three in four responses throttled, cuts the rate to [`BETA`] times
-///   the rate it was sending at (the measured send rate of the last second when it had no limit
-///   yet). One cut per epoch, however many throttles the epoch holds, so a burst of throttles
+///   throttles the session has learnt to expect ("noise", below) cuts the rate to [`BETA`] times
+///   the rate it was sending at (the rate the SMSC accepted over the last second when it had no
+///   limit yet). A storm ([`EPOCH_RESPONSES`] throttles, nine in ten answers) closes the epoch at
+///   once. One cut per epoch, however many throttles the epoch holds, so a burst of throttles
 ///   answering one burst of submits is one congestion event, not fifty. The caller pauses briefly
 ///   ([`CUT_PAUSE`]) on a cut; afterwards the limiter paces, so the window refills at the new
 ///   rate, never all at once.
@@ -143,6 +143,7 @@ pub struct AdaptiveRate {
     sessions: f64,
     limiter: RateLimiter,
     meter: SendMeter,
+    accepted: SendMeter,
     /// Responses to submits sent at or before the last cut are stale.
     cut_at: Option<Instant>,
     epoch_start: Instant,
@@ -178,8 +179,6 @@ pub const EPOCH_MIN_TIME: Duration = Duration::from_millis(100);
 /// At low rates an epoch closes after this long with a quarter of [`EPOCH_RESPONSES`]: slower,
 /// and a 20/s SMSC would be overrun for three seconds before the controller looks.
 pub const EPOCH_MAX_TIME: Duration = Duration::from_secs(1);
-/// A cluster closes the epoch at once: this many throttles, three in four answers throttled.
-pub const CLUSTER_THROTTLES: u32 = 16;
 /// An epoch is congested when its throttled fraction exceeds the noise level by this much.
 pub const NOISE_MARGIN: f64 = 0.15;
 /// Throttling above this fraction is never taken for noise. It bounds the harm of a wrong
@@ -218,6 +217,7 @@ impl AdaptiveRate {
             sessions: 1.0,
             limiter: RateLimiter::new(valid(base)),
             meter: SendMeter::new(now),
+            accepted: SendMeter::new(now),
             cut_at: None,
             epoch_start: now,
             responses: 0,
@@ -269,6 +269,9 @@ impl AdaptiveRate {
     /// answer in time). True = the rate was cut: the caller pauses for [`CUT_PAUSE`].
     pub fn on_response(&mut self, now: Instant, sent_at: Instant, throttled: bool) -> bool {
         // No growth while a cut awaits its verdict: the epoch after it must run at the cut rate.
+        if !throttled {
+            self.accepted.record(now);
+        }
         if !throttled
             && self.last_cut.is_none()
             && let Some(r) = self.current
@@ -286,12 +289,14 @@ impl AdaptiveRate {
         }
         self.responses += 1;
         self.throttled += u32::from(throttled);
-        let cluster =
-            self.throttled >= CLUSTER_THROTTLES && self.throttled * 4 >= self.responses * 3;
         let age = now.duration_since(self.epoch_start);
         let full = (self.responses >= EPOCH_RESPONSES && age >= EPOCH_MIN_TIME)
             || (self.responses >= EPOCH_RESPONSES / 4 && age >= EPOCH_MAX_TIME);
-        if !cluster && !full {
+        // A storm (an unlimited session resending throttled submits at line speed) closes the
+        // epoch at once. Not a short run: an SMSC answers a throttle at once and an accepted
+        // submit after its processing, so random throttles too arrive in runs of a window's 30 %.
+        let storm = self.throttled >= EPOCH_RESPONSES && self.throttled * 10 >= self.responses * 9;
+        if !full && !storm {
             return false;
         }
         let f = f64::from(self.throttled) / f64::from(self.responses);
@@ -313,7 +318,7 @@ impl AdaptiveRate {
             self.set(cut.before);
             return false;
         }
-        if cluster || f > self.noise + NOISE_MARGIN {
+        if f > self.noise + NOISE_MARGIN {
             self.cut(now, f);
             return true;
         }
@@ -330,10 +335,14 @@ impl AdaptiveRate {
 
     fn cut(&mut self, now: Instant, fraction: f64) {
         let measured = self.meter.rate(now);
+        let accepted = self.accepted.rate(now);
         let sending = match self.current.or(self.ceiling) {
             Some(r) if measured > 0.0 => r.min(measured),
             Some(r) => r,
-            None if measured > 0.0 => measured,
+            // Unlimited: a session resending throttled submits at once measures thousands per
+            // second; what the SMSC took is the estimate (an overestimate is cut again within an
+            // epoch, an underestimate only grows back by slow start).
+            None if accepted > 0.0 => accepted,
             None => self.floor(),
         };
         self.last_cut = Some(Cut {
@@ -388,12 +397,12 @@ impl SendMeter {
         self.count = self.count.saturating_add(1);
     }
 
-    /// Over at least 100 ms, so a window sent at once does not measure as thousands per second.
+    /// Over at least 10 ms (the first answers of a session come within a millisecond).
     fn rate(&mut self, now: Instant) -> f64 {
         self.roll(now);
         let span = self.prev_span + now.saturating_duration_since(self.start);
         let n = f64::from(self.prev_count) + f64::from(self.count);
-        n / span.max(Duration::from_millis(100)).as_secs_f64()
+        n / span.max(Duration::from_millis(10)).as_secs_f64()
     }
 }
 
@@ -704,6 +713,14 @@ mod tests {
         (ok as f64 / span, thr as f64 / span)
     }
 
+    /// One epoch of throttles only, sent and answered `EPOCH_MIN_TIME` later; the number of cuts.
+    fn congest(a: &mut AdaptiveRate, t: &mut Instant) -> usize {
+        *t += EPOCH_MIN_TIME;
+        (0..EPOCH_RESPONSES)
+            .filter(|_| a.on_response(*t, *t, true))
+            .count()
+    }
+
     /// The simulator's limit: GCRA with one interval of tolerance.
     fn gcra(rate: f64) -> impl FnMut(Instant) -> bool {
         let interval = Duration::from_secs_f64(1.0 / rate);
@@ -756,18 +773,17 @@ mod tests {
     #[test]
     fn adaptive_grows_back_when_clean_and_never_above_the_ceiling() {
         let t0 = Instant::now();
-        let ms = Duration::from_millis;
         let mut a = AdaptiveRate::new(Some(150.0), None, t0);
         assert_eq!(
             a.rate(),
             None,
             "unlimited by adaptation; the SMSC limiter holds `rate`"
         );
-        // Two clusters: the first cut (from the ceiling) starts slow start, the second ends it.
+        // Two congested epochs: the first cut (from the ceiling) starts slow start, the second
+        // ends it.
         let mut t = t0;
         for _ in 0..2 {
-            t += ms(10);
-            assert!((0..CLUSTER_THROTTLES).any(|_| a.on_response(t, t, true)));
+            assert_eq!(congest(&mut a, &mut t), 1);
         }
         let cut = a.rate().unwrap();
         assert!((cut - 150.0 * BETA * BETA).abs() < 1.0, "{cut}");
@@ -795,7 +811,7 @@ mod tests {
         }
         let (s, _) = growing_since.unwrap();
         assert!(
-            s - t0 < Duration::from_secs(1),
+            s - t0 < Duration::from_secs(2),
             "the verdict took {:?}",
             s - t0
         );
@@ -814,17 +830,12 @@ mod tests {
         let mut a = AdaptiveRate::new(None, None, t0);
         let mut t = t0;
         for _ in 0..100 {
-            t += Duration::from_millis(1);
-            for _ in 0..CLUSTER_THROTTLES {
-                a.on_response(t, t, true);
-            }
+            congest(&mut a, &mut t);
         }
         assert_eq!(a.rate(), Some(MIN_RATE));
         // A ceiling below the floor is the floor.
         let mut low = AdaptiveRate::new(Some(0.5), None, t0);
-        for _ in 0..CLUSTER_THROTTLES {
-            low.on_response(t0, t0, true);
-        }
+        congest(&mut low, &mut t);
         assert_eq!(low.rate(), Some(0.5));
         // session_rate is where the limiter starts.
         assert_eq!(
