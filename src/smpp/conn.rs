@@ -361,8 +361,10 @@ async fn bound_loop(
                                 };
                                 m.submit_sm_resp(status::name(st));
                                 if st == status::ESME_ROK && cmd.id() == CommandId::SubmitSmResp {
-                                    if cfg.adaptive_rate {
-                                        adaptive.on_response(now, sent, false);
+                                    // An epoch may close (and the rate be cut) on a clean answer too.
+                                    if cfg.adaptive_rate && adaptive.on_response(now, sent, false) {
+                                        throttle.pause(now, cfg.throttle_pause.min(CUT_PAUSE));
+                                        m.throttle_pauses.inc();
                                     }
                                     let id = match cmd.pdu() {
                                         Some(Pdu::SubmitSmResp(r)) => r.message_id().as_str().to_string(),
