@@ -278,6 +278,52 @@ async fn throttling_is_retried_and_nothing_lost() {
     pool.shutdown(Duration::from_secs(2)).await;
 }
 
+#[tokio::test]
+async fn adaptive_rate_converges_to_an_smsc_that_only_throttles() {
+    // The simulator takes 200 submit_sm/s and answers ESME_RTHROTTLED past that; ppgd has no
+    // `rate`, so only the throttles tell it. Bounded by count (800) and by `T`; the bounds are
+    // generous (half the SMSC's rate) so that a loaded machine does not fail it.
+    let smsc_rate = 200.0;
+    let sim = sim(SimConfig {
+        throttle_rate: Some(smsc_rate),
+        ..SimConfig::default()
+    })
+    .await;
+    let (pool, metrics, _rx) = start(&[SmscConfig {
+        sessions: 2,
+        ..smsc(&sim)
+    }]);
+    timeout(T, pool.wait_bound(2)).await.expect("bound");
+    let n = 800;
+    let t0 = Instant::now();
+    let out = submit_many(&pool, n, 1).await;
+    let elapsed = t0.elapsed().as_secs_f64();
+    accepted(&out, 1);
+    let st = sim.stats();
+    assert_eq!(st.submits, n as u64, "{st:?}");
+    let measured = n as f64 / elapsed;
+    assert!(
+        measured > 0.5 * smsc_rate,
+        "{measured:.1}/s against an SMSC taking {smsc_rate}/s ({st:?})"
+    );
+    assert!(
+        st.throttled < st.submits / 2,
+        "throttled {} of {} answers",
+        st.throttled,
+        st.throttled + st.submits
+    );
+    // The sessions learnt a rate, and the gauge shows it.
+    let text = metrics.render();
+    let learnt: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("ppgd_smpp_adaptive_rate{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(learnt.len(), 2, "{text}");
+    assert!(learnt.iter().any(|r| *r > 0.0), "{learnt:?}");
+    pool.shutdown(Duration::from_secs(2)).await;
+}
+
 async fn receipts_correlate(tlvs: bool) {
     receipts_correlate_with(tlvs, false).await;
 }

@@ -188,7 +188,12 @@ pub struct SmscConfig {
     pub reconnect_min: Duration,
     #[serde(with = "humantime_serde")]
     pub reconnect_max: Duration,
-    /// How long a session pauses after ESME_RTHROTTLED / ESME_RMSGQFUL.
+    /// Learn the SMSC's rate from ESME_RTHROTTLED / ESME_RMSGQFUL (AIMD per session, see
+    /// `smpp::session::AdaptiveRate`), under `rate` / `session_rate` as hard ceilings. false = a
+    /// fixed rate and a `throttle_pause` after every throttled answer.
+    pub adaptive_rate: bool,
+    /// How long a session pauses after ESME_RTHROTTLED / ESME_RMSGQFUL: after every one without
+    /// `adaptive_rate`; with it, only when the rate is cut, and at most 100 ms.
     #[serde(with = "humantime_serde")]
     pub throttle_pause: Duration,
     /// How long transient failures are retried before the push fails for that address.
@@ -241,6 +246,7 @@ impl Default for SmscConfig {
             bind_timeout: Duration::from_secs(10),
             reconnect_min: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(30),
+            adaptive_rate: true,
             throttle_pause: Duration::from_secs(1),
             retry_deadline: Duration::from_secs(600),
             shutdown_timeout: Duration::from_secs(10),
@@ -565,6 +571,12 @@ impl Config {
             if s.reconnect_min > s.reconnect_max {
                 return bad(key("reconnect_min"), "must not exceed reconnect_max");
             }
+            if s.throttle_pause.is_zero() && !s.adaptive_rate {
+                return bad(
+                    key("throttle_pause"),
+                    "must be more than 0 without adaptive_rate (nothing would slow a throttled session)",
+                );
+            }
             for (k, r) in [("rate", s.rate), ("session_rate", s.session_rate)] {
                 if let Some(r) = r
                     && (r.is_nan() || r <= 0.0)
@@ -648,6 +660,8 @@ mod tests {
         assert_eq!(s.carriage, sd.carriage);
         assert_eq!(s.submit_message_id, sd.submit_message_id);
         assert_eq!(s.receipt_message_id, sd.receipt_message_id);
+        assert_eq!(s.adaptive_rate, sd.adaptive_rate);
+        assert_eq!(s.throttle_pause, sd.throttle_pause);
     }
 
     #[test]
@@ -702,6 +716,15 @@ mod tests {
             let err = Config::from_toml(&text).expect_err(key).to_string();
             assert!(err.starts_with(key), "{key}: {err}");
         }
+        let fixed = base
+            .replacen("adaptive_rate = true", "adaptive_rate = false", 1)
+            .replacen("throttle_pause = \"1s\"", "throttle_pause = \"0s\"", 1);
+        assert!(
+            Config::from_toml(&fixed)
+                .unwrap_err()
+                .to_string()
+                .starts_with("smsc[0].throttle_pause")
+        );
         let route = format!("{base}\n[[route]]\nprefix = \"+49\"\nsmsc = [\"nope\"]\n");
         assert!(
             Config::from_toml(&route)

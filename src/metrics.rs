@@ -6,8 +6,8 @@
 //! state). Never a push-id, an address or an error text as a label.
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
+    Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
 };
 
 /// What kind of series a catalogue entry is.
@@ -129,10 +129,16 @@ pub const CATALOGUE: &[(&str, Kind, &[&str], &str)] = &[
         "Requests outstanding in the session window.",
     ),
     (
+        "ppgd_smpp_adaptive_rate",
+        Kind::Gauge,
+        &["smsc", "session"],
+        "submit_sm/s the session paces at: learnt from ESME_RTHROTTLED (adaptive_rate), else session_rate; 0 = unlimited.",
+    ),
+    (
         "ppgd_smpp_throttle_pauses_total",
         Kind::Counter,
         &["smsc"],
-        "Pauses after ESME_RTHROTTLED or ESME_RMSGQFUL.",
+        "Pauses after ESME_RTHROTTLED or ESME_RMSGQFUL (with adaptive_rate, only those that cut the rate).",
     ),
     (
         "ppgd_smpp_response_timeouts_total",
@@ -212,6 +218,7 @@ pub struct Metrics {
     pub smpp_submit_sm: IntCounterVec,
     pub smpp_submit_sm_resp: IntCounterVec,
     pub smpp_window_in_use: IntGaugeVec,
+    pub smpp_adaptive_rate: GaugeVec,
     pub smpp_throttle_pauses: IntCounterVec,
     pub smpp_response_timeouts: IntCounterVec,
     pub smpp_enquire_link_failures: IntCounterVec,
@@ -294,6 +301,10 @@ impl Metrics {
             smpp_submit_sm: reg!(counter_vec("ppgd_smpp_submit_sm_total")),
             smpp_submit_sm_resp: reg!(counter_vec("ppgd_smpp_submit_sm_resp_total")),
             smpp_window_in_use: reg!(gauge_vec("ppgd_smpp_window_in_use")),
+            smpp_adaptive_rate: reg!({
+                let (n, labels, help) = entry("ppgd_smpp_adaptive_rate");
+                GaugeVec::new(Opts::new(n, help), labels)
+            }),
             smpp_throttle_pauses: reg!(counter_vec("ppgd_smpp_throttle_pauses_total")),
             smpp_response_timeouts: reg!(counter_vec("ppgd_smpp_response_timeouts_total")),
             smpp_enquire_link_failures: reg!(counter_vec("ppgd_smpp_enquire_link_failures_total")),
@@ -333,6 +344,7 @@ impl Metrics {
             bound: self.smpp_session_bound.with_label_values(&[smsc, &idx]),
             submit_sm: self.smpp_submit_sm.with_label_values(&[smsc, &idx]),
             window_in_use: self.smpp_window_in_use.with_label_values(&[smsc, &idx]),
+            adaptive_rate: self.smpp_adaptive_rate.with_label_values(&[smsc, &idx]),
             binds: self.smpp_binds.with_label_values(&[smsc]),
             throttle_pauses: self.smpp_throttle_pauses.with_label_values(&[smsc]),
             response_timeouts: self.smpp_response_timeouts.with_label_values(&[smsc]),
@@ -356,6 +368,8 @@ pub struct SessionMetrics {
     pub bound: IntGauge,
     pub submit_sm: IntCounter,
     pub window_in_use: IntGauge,
+    /// The session's pacing rate (submit_sm/s; 0 = unlimited).
+    pub adaptive_rate: Gauge,
     pub binds: IntCounter,
     pub throttle_pauses: IntCounter,
     pub response_timeouts: IntCounter,

@@ -22,7 +22,7 @@ use crate::metrics::SessionMetrics;
 use crate::smpp::codec::{Frame, TolerantCodec};
 use crate::smpp::pdu::{Delivery, canonical_message_id, parse_deliver_sm};
 use crate::smpp::pool::{Job, JobResult, Receipt, SmscShared};
-use crate::smpp::session::{Backoff, EnquireLink, LinkAction, RateLimiter, Throttle};
+use crate::smpp::session::{AdaptiveRate, Backoff, CUT_PAUSE, EnquireLink, LinkAction, Throttle};
 use crate::smpp::status::{self, Disposition};
 use crate::smpp::window::{Sequence, Window};
 
@@ -63,6 +63,16 @@ enum End {
 pub(crate) async fn run(mut ctx: SessionContext) {
     let cfg = ctx.smsc.cfg.clone();
     let mut backoff = Backoff::new(cfg.reconnect_min, cfg.reconnect_max);
+    // The learnt rate outlives a reconnect: the SMSC behind the new bind is the same one.
+    let ceiling = match (cfg.session_rate, cfg.rate) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let mut adaptive =
+        AdaptiveRate::new(ceiling, cfg.session_rate, Instant::now()).shared_by(cfg.sessions);
+    ctx.metrics
+        .adaptive_rate
+        .set(adaptive.rate().unwrap_or(0.0));
     loop {
         if *ctx.shutdown.borrow() {
             return;
@@ -75,7 +85,7 @@ pub(crate) async fn run(mut ctx: SessionContext) {
                 ctx.smsc.bound.fetch_add(1, Ordering::Relaxed);
                 ctx.bound.send_modify(|n| *n += 1);
                 tracing::info!(smsc = %cfg.name, session = ctx.idx, "SMPP session bound");
-                let end = bound_loop(&mut ctx, conn, seq).await;
+                let end = bound_loop(&mut ctx, conn, seq, &mut adaptive).await;
                 ctx.smsc.bound.fetch_sub(1, Ordering::Relaxed);
                 ctx.bound.send_modify(|n| *n = n.saturating_sub(1));
                 ctx.metrics.bound.set(0);
@@ -215,14 +225,19 @@ fn requeue(smsc: &SmscShared, job: Job) {
     smsc.push_front(job);
 }
 
-async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence) -> End {
+async fn bound_loop(
+    ctx: &mut SessionContext,
+    mut conn: Conn,
+    mut seq: Sequence,
+    adaptive: &mut AdaptiveRate,
+) -> End {
     let smsc = ctx.smsc.clone();
     let cfg = smsc.cfg.clone();
     let m = ctx.metrics.clone();
-    let mut window: Window<Job> = Window::new(cfg.window);
+    // Each outstanding job with the instant it was sent (the adaptive rate judges answers by it).
+    let mut window: Window<(Job, Instant)> = Window::new(cfg.window);
     let mut link = EnquireLink::new(cfg.enquire_link, cfg.response_timeout, Instant::now());
     let mut throttle = Throttle::default();
-    let mut session_rate = RateLimiter::new(cfg.session_rate);
     let mut staged: Option<(Job, Instant)> = None;
     let mut acks: FuturesUnordered<futures::future::BoxFuture<'static, (u32, bool)>> =
         FuturesUnordered::new();
@@ -243,7 +258,9 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
                 && draining.is_none()
                 && let Some(job) = smsc.pop(now)
             {
-                let at = smsc.reserve(now).max(session_rate.reserve(now));
+                // The SMSC-wide `rate` and the session's own pace (session_rate, or the rate
+                // learnt from throttling): after a cut the window refills at that pace.
+                let at = smsc.reserve(now).max(adaptive.reserve(now));
                 staged = Some((job, at));
             }
             let Some((_, at)) = &staged else { break };
@@ -256,12 +273,16 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
             }
             let s = seq.next_seq();
             let cmd = Command::new(CommandStatus::EsmeRok, s, job.sm.clone());
-            if window.insert(s, job, now + cfg.response_timeout).is_err() {
+            if window
+                .insert(s, (job, now), now + cfg.response_timeout)
+                .is_err()
+            {
                 break;
             }
             if conn.feed(cmd).await.is_err() {
                 break 'session End::Dropped("write failed");
             }
+            adaptive.sent(now);
             m.submit_sm.inc();
             wrote = true;
         }
@@ -269,6 +290,7 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
             break 'session End::Dropped("write failed");
         }
         m.window_in_use.set(window.len() as i64);
+        m.adaptive_rate.set(adaptive.rate().unwrap_or(0.0));
         if let Some(d) = draining {
             if window.is_empty() && unbind_seq.is_none() {
                 let s = seq.next_seq();
@@ -322,7 +344,7 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
                             if conn.send(nack).await.is_err() {
                                 break 'session End::Dropped("write failed");
                             }
-                        } else if let Some(job) = window.handle_response(sequence_number) {
+                        } else if let Some((job, _)) = window.handle_response(sequence_number) {
                             requeue(&smsc, job);
                         }
                     }
@@ -331,7 +353,7 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
                         let st = u32::from(cmd.status());
                         match cmd.id() {
                             CommandId::SubmitSmResp | CommandId::GenericNack => {
-                                let Some(job) = window.handle_response(s) else {
+                                let Some((job, sent)) = window.handle_response(s) else {
                                     if cmd.id() == CommandId::GenericNack {
                                         link.answered(s, now);
                                     }
@@ -339,6 +361,11 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
                                 };
                                 m.submit_sm_resp(status::name(st));
                                 if st == status::ESME_ROK && cmd.id() == CommandId::SubmitSmResp {
+                                    // An epoch may close (and the rate be cut) on a clean answer too.
+                                    if cfg.adaptive_rate && adaptive.on_response(now, sent, false) {
+                                        throttle.pause(now, cfg.throttle_pause.min(CUT_PAUSE));
+                                        m.throttle_pauses.inc();
+                                    }
                                     let id = match cmd.pdu() {
                                         Some(Pdu::SubmitSmResp(r)) => canonical_message_id(r.message_id().as_str(), cfg.submit_message_id),
                                         _ => String::new(),
@@ -347,8 +374,14 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
                                 } else {
                                     let st = if st == 0 { status::ESME_RUNKNOWNERR } else { st };
                                     if status::disposition(st) == Disposition::Throttle {
-                                        throttle.pause(now, cfg.throttle_pause);
-                                        m.throttle_pauses.inc();
+                                        if !cfg.adaptive_rate {
+                                            throttle.pause(now, cfg.throttle_pause);
+                                            m.throttle_pauses.inc();
+                                        } else if adaptive.on_response(now, sent, true) {
+                                            // The rate was cut: a short pause, then paced.
+                                            throttle.pause(now, cfg.throttle_pause.min(CUT_PAUSE));
+                                            m.throttle_pauses.inc();
+                                        }
                                         job.last_status.store(st, Ordering::Relaxed);
                                         requeue(&smsc, job);
                                     } else {
@@ -422,8 +455,14 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
         }
 
         let now = Instant::now();
-        for (_, job) in window.poll_timeouts(now) {
+        for (_, (job, sent)) in window.poll_timeouts(now) {
             m.response_timeouts.inc();
+            // An SMSC that stops answering under load: counted like a throttle (a burst of them
+            // cuts the rate; a lone one on a dead link changes nothing).
+            if cfg.adaptive_rate && adaptive.on_response(now, sent, true) {
+                throttle.pause(now, cfg.throttle_pause.min(CUT_PAUSE));
+                m.throttle_pauses.inc();
+            }
             tracing::warn!(smsc = %cfg.name, session = ctx.idx, "submit_sm response timeout; retrying");
             requeue(&smsc, job);
         }
@@ -450,7 +489,7 @@ async fn bound_loop(ctx: &mut SessionContext, mut conn: Conn, mut seq: Sequence)
     if let Some((job, _)) = staged.take() {
         requeue(&smsc, job);
     }
-    for job in window.drain() {
+    for (job, _) in window.drain() {
         requeue(&smsc, job);
     }
     end
