@@ -188,6 +188,50 @@ pub const CATALOGUE: &[(&str, Kind, &[&str], &str)] = &[
         &[],
         "Time of one durable store commit (including the sync).",
     ),
+    // The process family every Prometheus client library exports, under its standard names (so
+    // the usual process dashboards and alerts work); read from /proc at each scrape (Linux).
+    (
+        "process_cpu_seconds_total",
+        Kind::Counter,
+        &[],
+        "Total user and system CPU time spent in seconds.",
+    ),
+    (
+        "process_resident_memory_bytes",
+        Kind::Gauge,
+        &[],
+        "Resident memory size in bytes.",
+    ),
+    (
+        "process_virtual_memory_bytes",
+        Kind::Gauge,
+        &[],
+        "Virtual memory size in bytes.",
+    ),
+    (
+        "process_open_fds",
+        Kind::Gauge,
+        &[],
+        "Number of open file descriptors.",
+    ),
+    (
+        "process_max_fds",
+        Kind::Gauge,
+        &[],
+        "Maximum number of open file descriptors.",
+    ),
+    (
+        "process_threads",
+        Kind::Gauge,
+        &[],
+        "Number of OS threads in the process.",
+    ),
+    (
+        "process_start_time_seconds",
+        Kind::Gauge,
+        &[],
+        "Start time of the process since unix epoch in seconds.",
+    ),
 ];
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -324,6 +368,9 @@ impl Metrics {
             IntGaugeVec::new(Opts::new(n, help), labels)
         });
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        registry
+            .register(Box::new(ProcessCollector::new()))
+            .expect("process metrics registered once");
         m
     }
 
@@ -402,6 +449,165 @@ impl SessionMetrics {
     }
 }
 
+/// The standard `process_*` metrics, read from `/proc/self` when scraped (the prometheus crate has
+/// a collector for this behind its `process` feature, which pulls in `procfs`; these seven values
+/// are a few lines of /proc). On a system without /proc the family is exposed with no samples
+/// updated (zeros), never an error on the scrape.
+struct ProcessCollector {
+    cpu: prometheus::Counter,
+    rss: IntGauge,
+    vsize: IntGauge,
+    open_fds: IntGauge,
+    max_fds: IntGauge,
+    threads: IntGauge,
+    start_time: prometheus::Gauge,
+    descs: Vec<prometheus::core::Desc>,
+}
+
+/// /proc reports CPU times in USER_HZ clock ticks, which Linux fixes at 100 for user space on
+/// every architecture (sysconf(_SC_CLK_TCK)).
+const USER_HZ: f64 = 100.0;
+
+impl ProcessCollector {
+    fn new() -> Self {
+        let gauge = |name: &str| {
+            let (n, _, help) = entry(name);
+            IntGauge::new(n, help).expect("metric definition is valid")
+        };
+        let (n, _, help) = entry("process_cpu_seconds_total");
+        let cpu = prometheus::Counter::new(n, help).expect("metric definition is valid");
+        let (n, _, help) = entry("process_start_time_seconds");
+        let start_time = prometheus::Gauge::new(n, help).expect("metric definition is valid");
+        let mut c = ProcessCollector {
+            cpu,
+            rss: gauge("process_resident_memory_bytes"),
+            vsize: gauge("process_virtual_memory_bytes"),
+            open_fds: gauge("process_open_fds"),
+            max_fds: gauge("process_max_fds"),
+            threads: gauge("process_threads"),
+            start_time,
+            descs: Vec::new(),
+        };
+        use prometheus::core::Collector;
+        let descs: Vec<prometheus::core::Desc> = [
+            c.cpu.desc(),
+            c.rss.desc(),
+            c.vsize.desc(),
+            c.open_fds.desc(),
+            c.max_fds.desc(),
+            c.threads.desc(),
+            c.start_time.desc(),
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        c.descs = descs;
+        if let Some(t) = read_start_time() {
+            c.start_time.set(t);
+        }
+        c
+    }
+
+    fn refresh(&self) {
+        if let Some(st) = read_proc_stat() {
+            // A counter only goes up: add what the kernel counted since the last scrape.
+            let total = st.cpu_ticks as f64 / USER_HZ;
+            let delta = total - self.cpu.get();
+            if delta > 0.0 {
+                self.cpu.inc_by(delta);
+            }
+            self.threads.set(st.threads);
+            self.vsize.set(st.vsize);
+        }
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            if let Some(kb) = status_kb(&status, "VmRSS:") {
+                self.rss.set(kb * 1024);
+            }
+        }
+        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+            self.open_fds.set(dir.count() as i64);
+        }
+        if let Some(max) = read_max_fds() {
+            self.max_fds.set(max);
+        }
+    }
+}
+
+impl prometheus::core::Collector for ProcessCollector {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.refresh();
+        let mut out = Vec::with_capacity(7);
+        out.extend(self.cpu.collect());
+        out.extend(self.rss.collect());
+        out.extend(self.vsize.collect());
+        out.extend(self.open_fds.collect());
+        out.extend(self.max_fds.collect());
+        out.extend(self.threads.collect());
+        out.extend(self.start_time.collect());
+        out
+    }
+}
+
+struct ProcStat {
+    cpu_ticks: u64,
+    threads: i64,
+    vsize: i64,
+    start_ticks: u64,
+}
+
+/// Fields of /proc/self/stat after the command name (which may hold spaces and parentheses,
+/// hence the split at the last ')'): proc(5) fields 14 utime, 15 stime, 20 num_threads,
+/// 22 starttime, 23 vsize.
+fn parse_proc_stat(text: &str) -> Option<ProcStat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state).
+    let field = |n: usize| f.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+    Some(ProcStat {
+        cpu_ticks: field(14)? + field(15)?,
+        threads: i64::try_from(field(20)?).ok()?,
+        start_ticks: field(22)?,
+        vsize: i64::try_from(field(23)?).ok()?,
+    })
+}
+
+fn read_proc_stat() -> Option<ProcStat> {
+    parse_proc_stat(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+fn status_kb(status: &str, key: &str) -> Option<i64> {
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// Boot time (/proc/stat `btime`) plus the process start in ticks since boot.
+fn read_start_time() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let btime: u64 = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(btime as f64 + read_proc_stat()?.start_ticks as f64 / USER_HZ)
+}
+
+/// The soft limit of "Max open files" in /proc/self/limits ("unlimited" gives none).
+fn read_max_fds() -> Option<i64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,13 +615,62 @@ mod tests {
     #[test]
     fn catalogue_names_follow_the_conventions() {
         for (name, kind, _, help) in CATALOGUE {
-            assert!(name.starts_with("ppgd_"), "{name}");
+            // Ours carry the prefix; the process family keeps its standard names.
+            assert!(
+                name.starts_with("ppgd_") || name.starts_with("process_"),
+                "{name}"
+            );
             assert!(!help.is_empty(), "{name} has no help");
             match kind {
                 Kind::Counter => assert!(name.ends_with("_total"), "{name}"),
                 Kind::Gauge | Kind::Histogram => assert!(!name.ends_with("_total"), "{name}"),
             }
         }
+    }
+
+    #[test]
+    fn proc_stat_fields_survive_a_command_name_with_spaces_and_parens() {
+        let line = "4242 (ppgd (serve) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 75 0 0 20 0 \
+                    7 0 12345 987654321 5000 18446744073709551615";
+        let st = parse_proc_stat(line).expect("parses");
+        assert_eq!(st.cpu_ticks, 325);
+        assert_eq!(st.threads, 7);
+        assert_eq!(st.start_ticks, 12345);
+        assert_eq!(st.vsize, 987_654_321);
+        assert!(parse_proc_stat("4242 (ppgd) S 1").is_none());
+        assert_eq!(
+            status_kb("Name:\tppgd\nVmRSS:\t  20176 kB\n", "VmRSS:"),
+            Some(20176)
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn process_metrics_read_this_process() {
+        let m = Metrics::new();
+        let text = m.render();
+        let value = |name: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+                .parse()
+                .expect("a number")
+        };
+        assert!(value("process_resident_memory_bytes") > 1e6);
+        assert!(value("process_virtual_memory_bytes") >= value("process_resident_memory_bytes"));
+        assert!(value("process_open_fds") >= 3.0);
+        assert!(value("process_max_fds") >= value("process_open_fds"));
+        assert!(value("process_threads") >= 1.0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let started = value("process_start_time_seconds");
+        assert!(
+            started > now - 86_400.0 && started <= now + 1.0,
+            "{started} vs {now}"
+        );
+        assert!(value("process_cpu_seconds_total") >= 0.0);
     }
 
     #[test]
