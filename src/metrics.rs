@@ -520,10 +520,10 @@ impl ProcessCollector {
             self.threads.set(st.threads);
             self.vsize.set(st.vsize);
         }
-        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-            if let Some(kb) = status_kb(&status, "VmRSS:") {
-                self.rss.set(kb * 1024);
-            }
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+            && let Some(kb) = status_kb(&status, "VmRSS:")
+        {
+            self.rss.set(kb * 1024);
         }
         if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
             self.open_fds.set(dir.count() as i64);
