@@ -164,13 +164,15 @@ impl PgStore {
         metrics: Metrics,
     ) -> Result<PgStore, StoreError> {
         let (pg, pool) = pool_for(url, POOL_SIZE)?;
-        {
+        // Counted once before the writers start, so that no writer accepts against a count of 0.
+        let pending = {
             let mut client = pool.get().await?;
             schema::migrate(&mut client, UtcTime::now()).await?;
-        }
+            count_pending(&client).await?
+        };
         let depth = Arc::new(Mutex::new(Depth {
-            value: 0,
-            counted_at: None,
+            value: pending,
+            counted_at: Some(Instant::now()),
         }));
         let (tx, rx) = mpsc::channel::<InsertCall>(batch_max.max(1) * 16);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -373,7 +375,20 @@ async fn writer_loop(
                 d.counted_at.is_none_or(|t| t.elapsed() >= trust)
             })
             .unwrap_or(true);
-        if stale
+        // Claimed before counting: the other writers keep the cached count meanwhile instead of
+        // scanning the same entries at the same moment.
+        let claimed = stale
+            && depth
+                .lock()
+                .map(|mut d| {
+                    let mine = d.counted_at.is_none_or(|t| t.elapsed() >= DEPTH_CACHE);
+                    if mine {
+                        d.counted_at = Some(Instant::now());
+                    }
+                    mine
+                })
+                .unwrap_or(false);
+        if claimed
             && let Ok(n) = count_pending(&client).await
             && let Ok(mut d) = depth.lock()
         {
@@ -678,9 +693,28 @@ impl PushStore for PgStore {
                      r.priority, p.confirmed, p.wsp_pdu, r.attempts, r.first_attempt_at",
             )
             .await?;
-        let rows = client
-            .query(&stmt, &[&now.0, &lease_until.0, &limit])
-            .await?;
+        // The plan is pinned, as the embedded store pins its with INDEXED BY: an ordered scan of
+        // recipient_due that stops after LIMIT rows. On cold statistics (a new database, before
+        // autovacuum's first ANALYZE) the planner estimates a few hundred due rows and picks a
+        // bitmap scan that reads and sorts EVERY due row instead (measured ~10 ms per lease at
+        // 2·10^4 due). SET LOCAL needs a transaction; the three requests are one pipeline (one
+        // round trip), and the UPDATE's own commit is the COMMIT.
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+            [&now.0, &lease_until.0, &limit];
+        let (begun, rows, committed) = futures::join!(
+            client.batch_execute("BEGIN; SET LOCAL enable_bitmapscan = off"),
+            client.query(&stmt, &params),
+            client.batch_execute("COMMIT"),
+        );
+        // The first error is the cause (a COMMIT after a failed UPDATE rolls back).
+        let rows = match (begun, rows, committed) {
+            (Ok(()), Ok(rows), Ok(())) => rows,
+            (Err(e), _, _) | (Ok(()), Err(e), _) | (Ok(()), Ok(_), Err(e)) => {
+                // Never hand the pool a connection still inside a transaction.
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(e.into());
+            }
+        };
         let mut jobs = rows.iter().map(job_from).collect::<Result<Vec<_>, _>>()?;
         // RETURNING has no order: queue order again.
         jobs.sort_by_key(|j| (j.priority, j.received_at, j.recipient_id));
@@ -1012,7 +1046,7 @@ impl PushStore for PgStore {
             d.value = depth;
             d.counted_at = Some(Instant::now());
         }
-        // One index seek per priority on recipient_lease_order instead of a scan of the whole queue.
+        // One index seek per priority on recipient_due instead of a scan of the whole queue.
         let oldest: Option<i64> = client
             .query_one(
                 "SELECT MIN(t) FROM (
