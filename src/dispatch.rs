@@ -305,7 +305,7 @@ impl<S: PushStore> Dispatcher<S> {
 
     /// Writes receipts to the store, then lets the session acknowledge them to the SMSC.
     ///
-    /// Up to [`RECEIPTS_IN_FLIGHT`] receipts are stored at once: a store that batches its writes
+    /// Up to `RECEIPTS_IN_FLIGHT` (256) receipts are stored at once: a store that batches its writes
     /// (PostgreSQL: one transaction for every write waiting) can only batch what is in flight,
     /// and one receipt at a time would cost one commit each. Acknowledgements may then go out of
     /// order, which SMPP allows (a deliver_sm_resp names its sequence_number); two receipts for one

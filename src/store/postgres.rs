@@ -21,17 +21,32 @@
 //!   milliseconds. Polling stays as the fallback (the listener reconnects after a lost connection,
 //!   and a NOTIFY sent while it was away is lost; the poll finds the push anyway).
 //!
-//! Group commit: `insert_push` hands its push to the writers over one channel; a writer takes
-//! every push waiting (up to `batch_max`) and stores the batch in one transaction of a fixed
-//! handful of statements (one multi-row INSERT per table through `unnest`, one NOTIFY), so one
-//! commit (one WAL flush) answers the whole batch. Three writers share the channel: while one
-//! batch commits, the next is already on its way on another connection (the network round trips
-//! and the sync overlap; PostgreSQL orders them by their row locks and the UNIQUE index).
+//! Group commit and batching (issue 6: one transaction for many writes, pipelined queries):
+//! - `insert_push` hands its push to the insert writers over one channel; a writer takes every
+//!   push waiting (up to `batch_max`) and stores the batch with ONE statement (the push and
+//!   recipient INSERTs as CTEs over `unnest` arrays, and the NOTIFY): one round trip, one implicit
+//!   transaction, one commit (one WAL flush, `synchronous_commit` as configured, on by default)
+//!   before the server answers. Three writers share the channel, so one batch is sent while
+//!   another commits.
+//! - The outcome writes (`record_submitted`, `record_retry`, `record_final`, `record_receipt`,
+//!   `notification_done`, `notification_retry`) go the same way to three outcome writers: one
+//!   transaction per batch, one set-based statement per kind of write, sent as a pipeline (one
+//!   round trip without receipts, two with). How a batch keeps each call's meaning (row locks,
+//!   order, deadlock retry, failures): the `outcome` module (`postgres/outcome.rs`).
+//! - Every final transition (these, `expire_due`, `cancel`) is the set-based `finish_many`.
 //!
-//! The queue limit counts recipients not final. Counting them is a scan of the lease index, so the
-//! writer keeps the count cached for [`DEPTH_CACHE`] (100 ms), corrected by its own inserts and by
-//! this instance's final transitions in between: pushes accepted by other instances in the last
-//! 100 ms are not counted yet, so N instances may overshoot the limit by what they accept in 100 ms.
+//! Plans: pool connections use `plan_cache_mode=force_custom_plan` and the lease disables bitmap
+//! scans for its statement: the tables grow from empty, and plans made on cold statistics (before
+//! autovacuum's first ANALYZE) read every pending row per batch. Migration 2 adds partial queue
+//! indexes for the same reason ([`schema`]). BENCHMARKS.md, "Scale-out (PostgreSQL)", has the
+//! figures and where the time goes.
+//!
+//! The queue limit counts recipients not final. Counting them is a scan of every pending entry,
+//! so the writers keep the count cached for [`DEPTH_CACHE`] (100 ms) near the limit and
+//! [`DEPTH_CACHE_FAR`] (1 s) below half of it, corrected by their own inserts and by this
+//! instance's final transitions in between (one writer recounts at a time). Pushes accepted by
+//! other instances since the last count are not counted yet, so N instances may overshoot the
+//! limit by what they accept in 100 ms.
 //!
 //! No TLS to the database: connections use `NoTls` (run the database on a trusted network or a
 //! local socket; TLS would be a `tokio-postgres-rustls` connector here).
