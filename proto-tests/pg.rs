@@ -9,6 +9,9 @@
 //! server and removes its directory once this test process is gone, since a Rust static is never
 //! dropped.
 //!
+//! `TEST_PG_OPTS` adds server options for a diagnosis (e.g. `-c shared_preload_libraries=auto_explain
+//! -c auto_explain.log_min_duration=5ms -c logging_collector=on -c log_directory=/tmp/x`).
+//!
 //! When the binaries are missing the tests print a notice and pass; with `REQUIRE_TEST_TOOLS=1`
 //! (CI sets it) they fail instead.
 
@@ -120,8 +123,9 @@ fn start() -> Option<PgServer> {
         .port();
     let opts = format!(
         "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=on -c max_connections=600 \
-         -c shared_buffers=64MB",
-        dir.display()
+         -c shared_buffers=64MB {}",
+        dir.display(),
+        std::env::var("TEST_PG_OPTS").unwrap_or_default()
     );
     run(
         {

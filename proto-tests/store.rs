@@ -350,6 +350,68 @@ pub mod cases {
         );
     }
 
+    /// Outcomes for one recipient in flight together (a batching store puts them in one batch,
+    /// or defers the ones touching rows already in the batch): the recipient becomes final
+    /// exactly once, with the state any serial order gives.
+    pub async fn concurrent_outcomes_on_one_recipient<H: Harness>(h: &H) {
+        let s = h.open(100);
+        let ids = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"];
+        confirmed_submitted(&s, &ids).await;
+        // Four deliveries, one failure and a duplicate, at once: whatever the order, the failure
+        // finishes it (four segments are still outstanding) and only one call reports it.
+        let mut calls = Vec::new();
+        for (id, o) in [
+            ("m1", ReceiptOutcome::Delivered),
+            ("m2", ReceiptOutcome::Delivered),
+            ("m5", ReceiptOutcome::Undeliverable),
+            ("m3", ReceiptOutcome::Delivered),
+            ("m3", ReceiptOutcome::Delivered),
+            ("m4", ReceiptOutcome::Delivered),
+            ("zz", ReceiptOutcome::Delivered),
+        ] {
+            calls.push(s.record_receipt(receipt("smsc1", id, o, "x"), t(3)));
+        }
+        let got = futures::future::join_all(calls).await;
+        let finals: Vec<_> = got
+            .iter()
+            .filter_map(|m| match m.as_ref().unwrap() {
+                ReceiptMatch::Final(e) => Some(e.state),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(finals, [MessageState::Undeliverable], "{got:?}");
+        assert_eq!(
+            got.iter()
+                .filter(|m| matches!(m, Ok(ReceiptMatch::Unmatched)))
+                .count(),
+            1
+        );
+        assert_eq!(state_of(&s, "c", "1").await.0, MessageState::Undeliverable);
+
+        // Several final outcomes for one leased recipient at once: the first applied stands.
+        let mut p = push("f", &["2"], t(10));
+        p.notify_to = Some("http://pi.example/n".into());
+        s.insert_push(p).await.unwrap();
+        let job = s.lease_due(t(11), 10, t(41)).await.unwrap().remove(0);
+        let states = [
+            MessageState::Undeliverable,
+            MessageState::Expired,
+            MessageState::Timeout,
+            MessageState::Aborted,
+        ];
+        let calls = states
+            .iter()
+            .map(|st| s.record_final(job.recipient_id, *st, 4000, "x", t(12)));
+        let got = futures::future::join_all(calls).await;
+        let events: Vec<_> = got.into_iter().filter_map(|e| e.unwrap()).collect();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(state_of(&s, "f", "2").await.0, events[0].state);
+        let n = s.notifications_due(t(13), 10, t(100)).await.unwrap();
+        assert_eq!(n.len(), 1, "one notification for one final recipient");
+        assert_eq!(n[0].state, events[0].state);
+        assert_eq!(s.queue_stats().await.unwrap().depth, 0);
+    }
+
     pub async fn receipt_failure_after_success<H: Harness>(h: &H) {
         let s = h.open(100);
         confirmed_submitted(&s, &["m1", "m2", "m3"]).await;
@@ -772,7 +834,8 @@ macro_rules! store_suite {
             receipt_outcomes_map_to_states, receipt_unmatched, record_final_once,
             expire_due_deliver_before, expire_due_receipt_timeout, cancel_before_and_after_submit,
             notifications_once_per_final_recipient, cleanup_forgets_final_pushes_only,
-            oldest_unsubmitted, failing_write_does_not_fail_its_batch);
+            oldest_unsubmitted, failing_write_does_not_fail_its_batch,
+            concurrent_outcomes_on_one_recipient);
     };
     (@cases $harness:expr; $($case:ident),* $(,)?) => {
         $(
@@ -932,6 +995,66 @@ mod postgres {
             .unwrap()
             .is_none()
         );
+    }
+
+    /// A push left not final by two concurrent final transitions (each saw the other's recipient
+    /// still pending) is marked final by cleanup, at its last recipient's time, then forgotten.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cleanup_marks_final_a_push_the_race_left_open() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let s = h.open(100);
+        s.insert_push(push("race", &["1", "2"], t(0)))
+            .await
+            .unwrap();
+        s.insert_push(push("open", &["3"], t(0))).await.unwrap();
+        let jobs = s.lease_due(t(1), 10, t(31)).await.unwrap();
+        for (j, at) in jobs.iter().filter(|j| j.push_id == "race").zip([5, 7]) {
+            s.record_final(
+                j.recipient_id,
+                MessageState::Undeliverable,
+                4000,
+                "x",
+                t(at),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        }
+        // What the race leaves behind.
+        let (client, conn) =
+            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        client
+            .execute(
+                "UPDATE push SET final_at = NULL WHERE push_id = 'race'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(s.cleanup(t(0)).await.unwrap(), 0);
+        let final_at = |id: &'static str| {
+            let client = &client;
+            async move {
+                client
+                    .query_one("SELECT final_at FROM push WHERE push_id = $1", &[&id])
+                    .await
+                    .unwrap()
+                    .get::<_, Option<i64>>(0)
+            }
+        };
+        assert_eq!(final_at("race").await, Some(t(7).0));
+        assert_eq!(
+            final_at("open").await,
+            None,
+            "a pending recipient keeps it open"
+        );
+        assert_eq!(s.cleanup(t(8)).await.unwrap(), 1);
+        assert!(s.status("race", &[]).await.unwrap().is_none());
     }
 
     /// A push stored by one instance wakes the other (LISTEN/NOTIFY), without any poll.

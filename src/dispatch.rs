@@ -21,6 +21,11 @@ use crate::sms::{self, Ports};
 use crate::store::{FinalEvent, Job, MessageState, PushStore, ReceiptMatch, ReceiptUpdate};
 use crate::util::UtcTime;
 
+/// Receipts being stored at once (see `run_receipts`): the receipt channel holds 1024, an SMPP
+/// window is tens; 256 lets a batching store fill its batches (`[store] batch_max` defaults
+/// to 256 too) without unbounded tasks.
+const RECEIPTS_IN_FLIGHT: usize = 256;
+
 /// command_status values that say the destination address itself is wrong (→ PAP 2002).
 const ADDRESS_STATUSES: &[u32] = &[0x0B, 0x50, 0x51];
 
@@ -299,38 +304,59 @@ impl<S: PushStore> Dispatcher<S> {
     }
 
     /// Writes receipts to the store, then lets the session acknowledge them to the SMSC.
+    ///
+    /// Up to `RECEIPTS_IN_FLIGHT` (256) receipts are stored at once: a store that batches its writes
+    /// (PostgreSQL: one transaction for every write waiting) can only batch what is in flight,
+    /// and one receipt at a time would cost one commit each. Acknowledgements may then go out of
+    /// order, which SMPP allows (a deliver_sm_resp names its sequence_number); two receipts for one
+    /// segment stored at once are the store's to order (the PostgreSQL store keeps the second one
+    /// for its next batch).
     pub async fn run_receipts(self: Arc<Self>, mut receipts: mpsc::Receiver<Receipt>) {
+        let slots = Arc::new(Semaphore::new(RECEIPTS_IN_FLIGHT));
         while let Some(r) = receipts.recv().await {
-            let update = ReceiptUpdate {
-                smsc: r.smsc.clone(),
-                message_id: r.message_id.clone(),
-                outcome: r.outcome,
-                detail: r.detail.clone(),
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
             };
-            let stored = match self.store.record_receipt(update, UtcTime::now()).await {
-                Ok(ReceiptMatch::Final(event)) => {
-                    self.metrics
-                        .push_delivery_latency
-                        .observe((event.at.0 - event.received_at.0).max(0) as f64);
-                    self.finished(&event);
-                    true
-                }
-                Ok(ReceiptMatch::Recorded) => true,
-                Ok(ReceiptMatch::Unmatched) => {
-                    self.metrics
-                        .smpp_receipts_unmatched
-                        .with_label_values(&[r.smsc.as_str()])
-                        .inc();
-                    debug!(smsc = %r.smsc, message_id = %r.message_id, "receipt matches no submitted segment");
-                    true
-                }
-                Err(e) => {
-                    warn!(smsc = %r.smsc, message_id = %r.message_id, error = %e, "storing a receipt failed; the SMSC will redeliver it");
-                    false
-                }
-            };
-            let _ = r.ack.send(stored);
+            let me = self.clone();
+            tokio::spawn(async move {
+                me.store_receipt(r).await;
+                drop(slot);
+            });
         }
+        // Let the receipts in flight be stored and acknowledged.
+        let _ = slots.acquire_many(RECEIPTS_IN_FLIGHT as u32).await;
+    }
+
+    async fn store_receipt(&self, r: Receipt) {
+        let update = ReceiptUpdate {
+            smsc: r.smsc.clone(),
+            message_id: r.message_id.clone(),
+            outcome: r.outcome,
+            detail: r.detail.clone(),
+        };
+        let stored = match self.store.record_receipt(update, UtcTime::now()).await {
+            Ok(ReceiptMatch::Final(event)) => {
+                self.metrics
+                    .push_delivery_latency
+                    .observe((event.at.0 - event.received_at.0).max(0) as f64);
+                self.finished(&event);
+                true
+            }
+            Ok(ReceiptMatch::Recorded) => true,
+            Ok(ReceiptMatch::Unmatched) => {
+                self.metrics
+                    .smpp_receipts_unmatched
+                    .with_label_values(&[r.smsc.as_str()])
+                    .inc();
+                debug!(smsc = %r.smsc, message_id = %r.message_id, "receipt matches no submitted segment");
+                true
+            }
+            Err(e) => {
+                warn!(smsc = %r.smsc, message_id = %r.message_id, error = %e, "storing a receipt failed; the SMSC will redeliver it");
+                false
+            }
+        };
+        let _ = r.ack.send(stored);
     }
 
     /// Expires queued recipients past deliver-before and confirmed ones whose receipt never came;

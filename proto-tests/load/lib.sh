@@ -41,7 +41,8 @@ start_sim() {
     wait_until 10 "the simulator" grep -qs "listening" "$WORK/sim.log"
 }
 
-# write_config [extra TOML appended to [store]] — sessions/window as in config/demo.toml.
+# write_config — sessions/window as in config/demo.toml. STORE_EXTRA: TOML lines added to [store]
+# (e.g. backend = "postgres" and its url; see pg-vs-embedded.sh).
 write_config() {
     cat >"$WORK/ppgd.toml" <<TOML
 [pap]
@@ -54,6 +55,7 @@ allow_ips = ["127.0.0.0/8"]
 [store]
 path = "$WORK/store"
 queue_limit = ${QUEUE_LIMIT:-1000000}
+${STORE_EXTRA:-}
 [[smsc]]
 name = "sim"
 host = "127.0.0.1"
