@@ -226,6 +226,52 @@ async fn mms_notification_reaches_the_smsc_byte_for_byte() {
     );
 }
 
+/// An SMSC that drops the connection after every answered submit_sm: a push leased while the
+/// only session is reconnecting waits for it to be bound again instead of going back to the
+/// store with a retry backoff. retry_min is 60 s here, so every push arriving within the 20 s of
+/// `wait_for` shows that none sat out a backoff for a reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_waits_for_a_dropped_session_not_for_a_retry_backoff() {
+    let t = TestGateway::start_with(|c| {
+        c.sim.drop_after = Some(1);
+        c.smsc[0].sessions = 1;
+        c.smsc[0].reconnect_min = Duration::from_millis(20);
+        c.smsc[0].reconnect_max = Duration::from_millis(100);
+        c.dispatch.retry_min = Duration::from_secs(60);
+        c.dispatch.retry_max = Duration::from_secs(60);
+    })
+    .await;
+    let n = 8;
+    for i in 0..n {
+        let mut a = t.args();
+        a.to = vec!["+491701234567".into()];
+        a.push_id = Some(format!("blip-{i}"));
+        a.mms_location = Some(format!("http://mmsc.example/m/blip-{i}"));
+        let (_, msg) = t.send(&a).await;
+        assert_eq!(push_code(&msg), 1001, "{}", desc(&msg));
+    }
+    let arrived = || {
+        let mut seen: Vec<String> = t
+            .sim_messages()
+            .iter()
+            .filter_map(|m| PushPdu::decode(&m.payload).ok())
+            .filter_map(|p| ppgd::mms::NotificationInd::decode(&p.body).ok())
+            .map(|n| n.content_location)
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen
+    };
+    wait_for("every push despite a drop after each submit", || async {
+        arrived().len() == n
+    })
+    .await;
+    assert!(
+        t.gw.sim.as_ref().unwrap().stats().dropped_connections >= 1,
+        "the simulator dropped no connection: the test tested nothing"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_addresses_are_delivered_and_tracked_each() {
     let t = TestGateway::start().await;

@@ -26,6 +26,12 @@ use crate::util::UtcTime;
 /// to 256 too) without unbounded tasks.
 const RECEIPTS_IN_FLIGHT: usize = 256;
 
+/// How long a submission waits for a session to come back when none of its SMSCs has one bound,
+/// before the recipient goes back to the store with a retry backoff. A dropped SMPP connection is
+/// usually bound again within the reconnect backoff (`reconnect_min`, 500 ms by default): without
+/// this wait every push leased in that gap would sit out `retry_min` (or more) for a blip.
+const RECONNECT_GRACE: Duration = Duration::from_secs(5);
+
 /// command_status values that say the destination address itself is wrong (→ PAP 2002).
 const ADDRESS_STATUSES: &[u32] = &[0x0B, 0x50, 0x51];
 
@@ -157,107 +163,132 @@ impl<S: PushStore> Dispatcher<S> {
         let first_attempt = job.first_attempt_at.unwrap_or(now);
         let started = Instant::now();
         let mut last_problem = String::from("no SMSC session is bound for this destination");
-        for route in self.pool.route(&destination) {
-            if !route.up {
-                continue;
-            }
-            // The 8-bit concatenation reference must differ between consecutive messages to the
-            // same handset; the recipient id does (it only grows).
-            let reference = (job.recipient_id & 0xFFFF) as u16;
-            let segments =
-                match sms::segment(&job.wsp_pdu, route.carriage, reference, Ports::WSP_PUSH) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        last_problem = format!("cannot segment for SMSC {}: {e}", route.name);
-                        continue;
-                    }
+        let deadline = started + attempt_window(self.lease);
+        let mut grace_used = false;
+        'attempt: loop {
+            // Stays true while every route was down or lost its sessions under the submission.
+            let mut only_unavailable = true;
+            for route in self.pool.route(&destination) {
+                if !route.up {
+                    continue;
+                }
+                // The 8-bit concatenation reference must differ between consecutive messages to the
+                // same handset; the recipient id does (it only grows).
+                let reference = (job.recipient_id & 0xFFFF) as u16;
+                let segments =
+                    match sms::segment(&job.wsp_pdu, route.carriage, reference, Ports::WSP_PUSH) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            last_problem = format!("cannot segment for SMSC {}: {e}", route.name);
+                            only_unavailable = false;
+                            continue;
+                        }
+                    };
+                if segments.len() > route.max_segments {
+                    last_problem = format!(
+                        "needs {} segments, SMSC {} allows {}",
+                        segments.len(),
+                        route.name,
+                        route.max_segments
+                    );
+                    only_unavailable = false;
+                    continue;
+                }
+                let count = segments.len();
+                let message = OutboundMessage {
+                    destination: job.msisdn.clone(),
+                    segments,
+                    receipt: job.confirmed,
+                    validity: job.deliver_before,
+                    deadline,
                 };
-            if segments.len() > route.max_segments {
-                last_problem = format!(
-                    "needs {} segments, SMSC {} allows {}",
-                    segments.len(),
-                    route.name,
-                    route.max_segments
-                );
-                continue;
-            }
-            let count = segments.len();
-            let message = OutboundMessage {
-                destination: job.msisdn.clone(),
-                segments,
-                receipt: job.confirmed,
-                validity: job.deliver_before,
-                deadline: started + attempt_window(self.lease),
-            };
-            debug!(push_id = %job.push_id, smsc = %route.name, segments = count, "submitting");
-            match self.pool.submit(&route.name, message).await {
-                SubmitOutcome::Accepted { message_ids } => {
-                    self.metrics.push_segments.observe(count as f64);
-                    let segs = message_ids
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, message_id)| crate::store::SubmittedSegment {
-                            seqnum: i as u32 + 1,
-                            message_id,
-                        })
-                        .collect();
-                    let now = UtcTime::now();
-                    self.metrics
-                        .push_submit_latency
-                        .observe((now.0 - job.received_at.0).max(0) as f64);
-                    match self
-                        .store
-                        .record_submitted(job.recipient_id, &route.name, segs, job.confirmed, now)
-                        .await
-                    {
-                        Ok(event) => {
-                            info!(push_id = %job.push_id, address = %job.address, smsc = %route.name, segments = count, "submitted");
-                            if let Some(e) = event {
-                                self.finished(&e);
+                debug!(push_id = %job.push_id, smsc = %route.name, segments = count, "submitting");
+                match self.pool.submit(&route.name, message).await {
+                    SubmitOutcome::Accepted { message_ids } => {
+                        self.metrics.push_segments.observe(count as f64);
+                        let segs = message_ids
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, message_id)| crate::store::SubmittedSegment {
+                                seqnum: i as u32 + 1,
+                                message_id,
+                            })
+                            .collect();
+                        let now = UtcTime::now();
+                        self.metrics
+                            .push_submit_latency
+                            .observe((now.0 - job.received_at.0).max(0) as f64);
+                        match self
+                            .store
+                            .record_submitted(
+                                job.recipient_id,
+                                &route.name,
+                                segs,
+                                job.confirmed,
+                                now,
+                            )
+                            .await
+                        {
+                            Ok(event) => {
+                                info!(push_id = %job.push_id, address = %job.address, smsc = %route.name, segments = count, "submitted");
+                                if let Some(e) = event {
+                                    self.finished(&e);
+                                }
+                            }
+                            // The SMSC has it but we could not record that: the lease runs out and the
+                            // push is sent again (at-least-once), which beats losing it.
+                            Err(e) => {
+                                warn!(push_id = %job.push_id, error = %e, "recording a submission failed")
                             }
                         }
-                        // The SMSC has it but we could not record that: the lease runs out and the
-                        // push is sent again (at-least-once), which beats losing it.
-                        Err(e) => {
-                            warn!(push_id = %job.push_id, error = %e, "recording a submission failed")
-                        }
+                        return;
                     }
-                    return;
-                }
-                SubmitOutcome::Rejected {
-                    status,
-                    name,
-                    permanent: true,
-                    segment,
-                } => {
-                    let code = if ADDRESS_STATUSES.contains(&status) {
-                        PapCode::AddressError.as_u16()
-                    } else {
-                        PapCode::ServiceFailure.as_u16()
-                    };
-                    let desc = format!(
-                        "SMSC {} refused segment {} with {name} (0x{status:08X})",
-                        route.name,
-                        segment + 1
-                    );
-                    self.finish(&job, MessageState::Undeliverable, code, &desc)
-                        .await;
-                    return;
-                }
-                SubmitOutcome::Rejected {
-                    status,
-                    name,
-                    permanent: false,
-                    ..
-                } => {
-                    last_problem =
-                        format!("SMSC {} kept answering {name} (0x{status:08X})", route.name);
-                    break;
-                }
-                SubmitOutcome::Unavailable => {
-                    last_problem = format!("SMSC {} has no bound session", route.name);
+                    SubmitOutcome::Rejected {
+                        status,
+                        name,
+                        permanent: true,
+                        segment,
+                    } => {
+                        let code = if ADDRESS_STATUSES.contains(&status) {
+                            PapCode::AddressError.as_u16()
+                        } else {
+                            PapCode::ServiceFailure.as_u16()
+                        };
+                        let desc = format!(
+                            "SMSC {} refused segment {} with {name} (0x{status:08X})",
+                            route.name,
+                            segment + 1
+                        );
+                        self.finish(&job, MessageState::Undeliverable, code, &desc)
+                            .await;
+                        return;
+                    }
+                    SubmitOutcome::Rejected {
+                        status,
+                        name,
+                        permanent: false,
+                        ..
+                    } => {
+                        last_problem =
+                            format!("SMSC {} kept answering {name} (0x{status:08X})", route.name);
+                        only_unavailable = false;
+                        break;
+                    }
+                    SubmitOutcome::Unavailable => {
+                        last_problem = format!("SMSC {} has no bound session", route.name);
+                    }
                 }
             }
+            // No session anywhere for this destination: wait (once, inside the attempt window) for
+            // one to be bound again rather than back off for a reconnect.
+            if only_unavailable && !grace_used {
+                grace_used = true;
+                let limit = RECONNECT_GRACE.min(deadline.saturating_duration_since(Instant::now()));
+                if self.pool.wait_route_up(&destination, limit).await {
+                    continue 'attempt;
+                }
+            }
+            break;
         }
         // Nothing accepted it: retry later, or give up past the deadline.
         let now = UtcTime::now();

@@ -389,6 +389,14 @@ impl Pool {
             .sum()
     }
 
+    /// Waits at most `limit` for one of `destination`'s SMSCs to have a bound session; true if
+    /// one has (at once when one has already).
+    pub async fn wait_route_up(&self, destination: &str, limit: Duration) -> bool {
+        let mut rx = self.inner.bound.subscribe();
+        let up = rx.wait_for(|_| self.route(destination).iter().any(|r| r.up));
+        matches!(tokio::time::timeout(limit, up).await, Ok(Ok(_)))
+    }
+
     /// Waits until at least `n` sessions are bound (tests, readiness).
     pub async fn wait_bound(&self, n: usize) {
         let mut rx = self.inner.bound.subscribe();
