@@ -111,6 +111,17 @@ cpu_ms() {
     echo $((total * 1000 / hz))
 }
 
+# children_cpu_ms: user+system CPU time (ms) of this shell's finished children (`times`, 2nd
+# line), e.g. around a `ppgd bench` run. `times` must run in this shell, not in a `$(...)`
+# subshell (whose children are its own): call it as `children_cpu_ms; x=$CHILDREN_MS`.
+children_cpu_ms() {
+    times >"$WORK/times"
+    CHILDREN_MS=$(sed -n 2p "$WORK/times" | awk '{
+        n = 0
+        for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); n += a[1] * 60 + a[2] }
+        printf "%d\n", n * 1000 }')
+}
+
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # run_bench NAME [ppgd bench flags...]: prints "NAME: <bench line> load=..." and returns bench's status.
