@@ -113,8 +113,9 @@ impl<S: PushStore> Dispatcher<S> {
                                 .await
                                 .expect("semaphore never closed");
                             let me = self.clone();
+                            let stop = shutdown.clone();
                             tokio::spawn(async move {
-                                me.handle(job).await;
+                                me.handle(job, stop).await;
                                 drop(permit);
                             });
                         }
@@ -144,7 +145,7 @@ impl<S: PushStore> Dispatcher<S> {
         info!("dispatcher stopped");
     }
 
-    async fn handle(&self, job: Job) {
+    async fn handle(&self, job: Job, mut shutdown: watch::Receiver<bool>) {
         let now = UtcTime::now();
         if let Some(before) = job.deliver_before
             && now >= before
@@ -284,7 +285,12 @@ impl<S: PushStore> Dispatcher<S> {
             if only_unavailable && !grace_used {
                 grace_used = true;
                 let limit = RECONNECT_GRACE.min(deadline.saturating_duration_since(Instant::now()));
-                if self.pool.wait_route_up(&destination, limit).await {
+                // Not past a shutdown, though: then the recipient goes back to the store at once.
+                let up = tokio::select! {
+                    up = self.pool.wait_route_up(&destination, limit) => up,
+                    _ = shutdown.wait_for(|stop| *stop) => false,
+                };
+                if up {
                     continue 'attempt;
                 }
             }
