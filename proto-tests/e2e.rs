@@ -701,11 +701,14 @@ async fn confirmed_delivery_ends_in_a_result_notification() {
     assert!(n.event_time.is_some());
     // It needed two segments, each with its own receipt.
     assert_eq!(t.sim_messages()[0].segments, 2);
-    let m = t.gw.metrics.render();
-    assert!(
-        m.contains("ppgd_notifications_total{outcome=\"acknowledged\"} 1"),
-        "{m}"
-    );
+    // The sink has answered; ppgd counts the notification once it has read that answer and
+    // recorded it, a moment later.
+    wait_for("the acknowledged notification counted", || async {
+        t.gw.metrics
+            .render()
+            .contains("ppgd_notifications_total{outcome=\"acknowledged\"} 1")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
