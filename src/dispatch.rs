@@ -32,6 +32,17 @@ const RECEIPTS_IN_FLIGHT: usize = 256;
 /// this wait every push leased in that gap would sit out `retry_min` (or more) for a blip.
 const RECONNECT_GRACE: Duration = Duration::from_secs(5);
 
+/// What one pass over a recipient's routes came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// An outcome was recorded (submitted, or refused for good).
+    Done,
+    /// No route had a bound session, or each lost it under the submission.
+    NoSession,
+    /// Transient refusals or a route that cannot carry the push: retry later.
+    Failed,
+}
+
 /// command_status values that say the destination address itself is wrong (→ PAP 2002).
 const ADDRESS_STATUSES: &[u32] = &[0x0B, 0x50, 0x51];
 
@@ -165,136 +176,26 @@ impl<S: PushStore> Dispatcher<S> {
         let started = Instant::now();
         let mut last_problem = String::from("no SMSC session is bound for this destination");
         let deadline = started + attempt_window(self.lease);
-        let mut grace_used = false;
-        'attempt: loop {
-            // Stays true while every route was down or lost its sessions under the submission.
-            let mut only_unavailable = true;
-            for route in self.pool.route(&destination) {
-                if !route.up {
-                    continue;
-                }
-                // The 8-bit concatenation reference must differ between consecutive messages to the
-                // same handset; the recipient id does (it only grows).
-                let reference = (job.recipient_id & 0xFFFF) as u16;
-                let segments =
-                    match sms::segment(&job.wsp_pdu, route.carriage, reference, Ports::WSP_PUSH) {
-                        Ok(s) => s,
-                        Err(e) => {
-                            last_problem = format!("cannot segment for SMSC {}: {e}", route.name);
-                            only_unavailable = false;
-                            continue;
-                        }
-                    };
-                if segments.len() > route.max_segments {
-                    last_problem = format!(
-                        "needs {} segments, SMSC {} allows {}",
-                        segments.len(),
-                        route.name,
-                        route.max_segments
-                    );
-                    only_unavailable = false;
-                    continue;
-                }
-                let count = segments.len();
-                let message = OutboundMessage {
-                    destination: job.msisdn.clone(),
-                    segments,
-                    receipt: job.confirmed,
-                    validity: job.deliver_before,
-                    deadline,
-                };
-                debug!(push_id = %job.push_id, smsc = %route.name, segments = count, "submitting");
-                match self.pool.submit(&route.name, message).await {
-                    SubmitOutcome::Accepted { message_ids } => {
-                        self.metrics.push_segments.observe(count as f64);
-                        let segs = message_ids
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, message_id)| crate::store::SubmittedSegment {
-                                seqnum: i as u32 + 1,
-                                message_id,
-                            })
-                            .collect();
-                        let now = UtcTime::now();
-                        self.metrics
-                            .push_submit_latency
-                            .observe((now.0 - job.received_at.0).max(0) as f64);
-                        match self
-                            .store
-                            .record_submitted(
-                                job.recipient_id,
-                                &route.name,
-                                segs,
-                                job.confirmed,
-                                now,
-                            )
-                            .await
-                        {
-                            Ok(event) => {
-                                info!(push_id = %job.push_id, address = %job.address, smsc = %route.name, segments = count, "submitted");
-                                if let Some(e) = event {
-                                    self.finished(&e);
-                                }
-                            }
-                            // The SMSC has it but we could not record that: the lease runs out and the
-                            // push is sent again (at-least-once), which beats losing it.
-                            Err(e) => {
-                                warn!(push_id = %job.push_id, error = %e, "recording a submission failed")
-                            }
-                        }
-                        return;
-                    }
-                    SubmitOutcome::Rejected {
-                        status,
-                        name,
-                        permanent: true,
-                        segment,
-                    } => {
-                        let code = if ADDRESS_STATUSES.contains(&status) {
-                            PapCode::AddressError.as_u16()
-                        } else {
-                            PapCode::ServiceFailure.as_u16()
-                        };
-                        let desc = format!(
-                            "SMSC {} refused segment {} with {name} (0x{status:08X})",
-                            route.name,
-                            segment + 1
-                        );
-                        self.finish(&job, MessageState::Undeliverable, code, &desc)
-                            .await;
-                        return;
-                    }
-                    SubmitOutcome::Rejected {
-                        status,
-                        name,
-                        permanent: false,
-                        ..
-                    } => {
-                        last_problem =
-                            format!("SMSC {} kept answering {name} (0x{status:08X})", route.name);
-                        only_unavailable = false;
-                        break;
-                    }
-                    SubmitOutcome::Unavailable => {
-                        last_problem = format!("SMSC {} has no bound session", route.name);
-                    }
-                }
+        let mut attempt = self
+            .try_routes(&job, &destination, deadline, &mut last_problem)
+            .await;
+        if attempt == Attempt::NoSession {
+            // No session anywhere for this destination: wait (once, inside the attempt window)
+            // for one to be bound again rather than back off for a reconnect; not past a
+            // shutdown, though: then the recipient goes back to the store at once.
+            let limit = RECONNECT_GRACE.min(deadline.saturating_duration_since(Instant::now()));
+            let up = tokio::select! {
+                up = self.pool.wait_route_up(&destination, limit) => up,
+                _ = shutdown.wait_for(|stop| *stop) => false,
+            };
+            if up {
+                attempt = self
+                    .try_routes(&job, &destination, deadline, &mut last_problem)
+                    .await;
             }
-            // No session anywhere for this destination: wait (once, inside the attempt window) for
-            // one to be bound again rather than back off for a reconnect.
-            if only_unavailable && !grace_used {
-                grace_used = true;
-                let limit = RECONNECT_GRACE.min(deadline.saturating_duration_since(Instant::now()));
-                // Not past a shutdown, though: then the recipient goes back to the store at once.
-                let up = tokio::select! {
-                    up = self.pool.wait_route_up(&destination, limit) => up,
-                    _ = shutdown.wait_for(|stop| *stop) => false,
-                };
-                if up {
-                    continue 'attempt;
-                }
-            }
-            break;
+        }
+        if attempt == Attempt::Done {
+            return;
         }
         // Nothing accepted it: retry later, or give up past the deadline.
         let now = UtcTime::now();
@@ -318,6 +219,130 @@ impl<S: PushStore> Dispatcher<S> {
             .await
         {
             warn!(push_id = %job.push_id, error = %e, "recording a retry failed; the lease will run out");
+        }
+    }
+
+    /// One pass over the destination's routes: submits on the first that takes the push and
+    /// records the outcome (`Done`), or says why none did, with the last problem in
+    /// `last_problem` for the retry record.
+    async fn try_routes(
+        &self,
+        job: &Job,
+        destination: &str,
+        deadline: Instant,
+        last_problem: &mut String,
+    ) -> Attempt {
+        // Stays true while every route was down or lost its sessions under the submission.
+        let mut only_unavailable = true;
+        for route in self.pool.route(destination) {
+            if !route.up {
+                continue;
+            }
+            // The 8-bit concatenation reference must differ between consecutive messages to the
+            // same handset; the recipient id does (it only grows).
+            let reference = (job.recipient_id & 0xFFFF) as u16;
+            let segments =
+                match sms::segment(&job.wsp_pdu, route.carriage, reference, Ports::WSP_PUSH) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        *last_problem = format!("cannot segment for SMSC {}: {e}", route.name);
+                        only_unavailable = false;
+                        continue;
+                    }
+                };
+            if segments.len() > route.max_segments {
+                *last_problem = format!(
+                    "needs {} segments, SMSC {} allows {}",
+                    segments.len(),
+                    route.name,
+                    route.max_segments
+                );
+                only_unavailable = false;
+                continue;
+            }
+            let count = segments.len();
+            let message = OutboundMessage {
+                destination: job.msisdn.clone(),
+                segments,
+                receipt: job.confirmed,
+                validity: job.deliver_before,
+                deadline,
+            };
+            debug!(push_id = %job.push_id, smsc = %route.name, segments = count, "submitting");
+            match self.pool.submit(&route.name, message).await {
+                SubmitOutcome::Accepted { message_ids } => {
+                    self.metrics.push_segments.observe(count as f64);
+                    let segs = message_ids
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, message_id)| crate::store::SubmittedSegment {
+                            seqnum: i as u32 + 1,
+                            message_id,
+                        })
+                        .collect();
+                    let now = UtcTime::now();
+                    self.metrics
+                        .push_submit_latency
+                        .observe((now.0 - job.received_at.0).max(0) as f64);
+                    match self
+                        .store
+                        .record_submitted(job.recipient_id, &route.name, segs, job.confirmed, now)
+                        .await
+                    {
+                        Ok(event) => {
+                            info!(push_id = %job.push_id, address = %job.address, smsc = %route.name, segments = count, "submitted");
+                            if let Some(e) = event {
+                                self.finished(&e);
+                            }
+                        }
+                        // The SMSC has it but we could not record that: the lease runs out and the
+                        // push is sent again (at-least-once), which beats losing it.
+                        Err(e) => {
+                            warn!(push_id = %job.push_id, error = %e, "recording a submission failed")
+                        }
+                    }
+                    return Attempt::Done;
+                }
+                SubmitOutcome::Rejected {
+                    status,
+                    name,
+                    permanent: true,
+                    segment,
+                } => {
+                    let code = if ADDRESS_STATUSES.contains(&status) {
+                        PapCode::AddressError.as_u16()
+                    } else {
+                        PapCode::ServiceFailure.as_u16()
+                    };
+                    let desc = format!(
+                        "SMSC {} refused segment {} with {name} (0x{status:08X})",
+                        route.name,
+                        segment + 1
+                    );
+                    self.finish(job, MessageState::Undeliverable, code, &desc)
+                        .await;
+                    return Attempt::Done;
+                }
+                SubmitOutcome::Rejected {
+                    status,
+                    name,
+                    permanent: false,
+                    ..
+                } => {
+                    *last_problem =
+                        format!("SMSC {} kept answering {name} (0x{status:08X})", route.name);
+                    only_unavailable = false;
+                    break;
+                }
+                SubmitOutcome::Unavailable => {
+                    *last_problem = format!("SMSC {} has no bound session", route.name);
+                }
+            }
+        }
+        if only_unavailable {
+            Attempt::NoSession
+        } else {
+            Attempt::Failed
         }
     }
 
