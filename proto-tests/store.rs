@@ -1202,6 +1202,27 @@ mod sqlite {
 
     store_suite!(SqliteHarness::new());
 
+    /// The process died between storing a push leased (the fast path) and submitting it: at
+    /// the next start the lease is released like any other, and the recipient is leased again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_push_stored_leased_comes_back_after_a_crash() {
+        let h = SqliteHarness::new();
+        let s = h.open(100);
+        let mut p = push("fast", &["1"], t(0));
+        p.lease_until = Some(t(100_000));
+        let jobs = s.insert_push(p).await.unwrap();
+        assert!(lease_ids(&s, t(1)).await.is_empty());
+        drop(s);
+        let s = h.open(100);
+        let again = s.lease_due(t(2), 10, t(32)).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].recipient_id, jobs[0].recipient_id);
+        assert_eq!(
+            (again[0].attempts, again[0].first_attempt_at),
+            (1, Some(t(0)))
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reopen_after_drop_keeps_commits_and_releases_leases() {
         let h = SqliteHarness::new();
