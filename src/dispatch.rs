@@ -634,10 +634,13 @@ mod tests {
     use crate::store::sqlite::SqliteStore;
     use crate::store::{NewRecipient, Priority};
 
-    /// A dispatcher over a fresh embedded store with no SMSC (its jobs find no route and go
-    /// back with a retry after the attempt window of the 1 s lease); `run` is not started.
+    /// A dispatcher over a fresh embedded store with no SMSC: its jobs find no route and go
+    /// back after the attempt window of the lease (`lease_secs`), with a retry a minute later (a
+    /// store clock in whole seconds must not make them due again within a test).
+    /// `run` is not started.
     fn dispatcher(
         concurrency: usize,
+        lease_secs: u64,
     ) -> (
         Arc<Dispatcher<SqliteStore>>,
         watch::Sender<bool>,
@@ -650,6 +653,8 @@ mod tests {
         let pool = Pool::start(&[], &[], metrics.clone(), receipts);
         let cfg = DispatchConfig {
             concurrency,
+            retry_min: Duration::from_secs(60),
+            retry_max: Duration::from_secs(600),
             ..DispatchConfig::default()
         };
         let (stop, shutdown) = watch::channel(false);
@@ -658,7 +663,7 @@ mod tests {
             pool,
             cfg,
             &[],
-            Duration::from_secs(1),
+            Duration::from_secs(lease_secs),
             metrics,
             shutdown,
         );
@@ -689,14 +694,14 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_fast_path_needs_no_backlog_a_due_push_and_a_permit_per_recipient() {
-        let (d, stop, _dir) = dispatcher(4);
+        let (d, stop, _dir) = dispatcher(4, 30);
         let p = new_push("p", 2);
         // Before the first lease query the store may hold a queue from before a restart.
         assert!(d.reserve(&p).is_none());
         assert_eq!(d.lease_once().await, Some(0));
         let r = d.reserve(&p).expect("no backlog, permits free");
         assert_eq!(d.permits.available_permits(), 2);
-        assert_eq!(r.lease_until(), p.received_at.plus_secs(1));
+        assert_eq!(r.lease_until(), p.received_at.plus_secs(30));
         // An insert that fails drops the reservation: the permits go back.
         drop(r);
         assert_eq!(d.permits.available_permits(), 4);
@@ -720,7 +725,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lease_query_that_came_back_full_is_a_backlog() {
-        let (d, _stop, _dir) = dispatcher(2);
+        // A 1 s lease: the two jobs give their permits back after its attempt window.
+        let (d, _stop, _dir) = dispatcher(2, 1);
         assert_eq!(d.lease_once().await, Some(0));
         d.store.insert_push(new_push("queued", 3)).await.unwrap();
         d.queued();
@@ -743,7 +749,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_push_stored_leased_is_handed_over_not_leased_again() {
-        let (d, _stop, _dir) = dispatcher(4);
+        let (d, _stop, _dir) = dispatcher(4, 30);
         assert_eq!(d.lease_once().await, Some(0));
         let mut p = new_push("fast", 2);
         let r = d.reserve(&p).unwrap();
