@@ -1195,6 +1195,40 @@ mod postgres {
             .unwrap();
         assert_eq!(b.lease_due(t(1), 10, t(31)).await.unwrap().len(), 1);
     }
+
+    /// A push stored leased (the fast path) is its instance's already: it wakes no other
+    /// instance into a lease query that would find nothing. A push stored unleased still does.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_push_stored_leased_wakes_nobody() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let a = h.open(100);
+        let b = Arc::new(h.open(100));
+        tokio::time::timeout(std::time::Duration::from_secs(5), b.store_wake())
+            .await
+            .expect("initial wake");
+        let mut waiter = {
+            let b = b.clone();
+            tokio::spawn(async move { b.store_wake().await })
+        };
+        let mut leased = push("leased", &["1", "2"], t(0));
+        leased.lease_until = Some(t(LEASE));
+        assert_eq!(a.insert_push(leased).await.unwrap().len(), 2);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(500), &mut waiter)
+                .await
+                .is_err(),
+            "a push stored leased woke the other instance"
+        );
+        a.insert_push(push("plain", &["1"], t(0))).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("the other instance was woken")
+            .unwrap();
+        assert_eq!(b.lease_due(t(1), 10, t(31)).await.unwrap().len(), 1);
+    }
 }
 
 mod sqlite {
