@@ -249,7 +249,12 @@ impl<S: PushStore> Dispatcher<S> {
                     self.backlog.mark();
                 }
                 for job in jobs {
-                    let permit = reserved.split(1).expect("one permit per job leased");
+                    // A store returns at most `free` rows; were it ever more, the extra job's
+                    // lease runs out and it is leased again, rather than the dispatcher dying.
+                    let Some(permit) = reserved.split(1) else {
+                        warn!(push_id = %job.push_id, "lease query returned more jobs than asked; the lease will run out");
+                        continue;
+                    };
                     self.spawn(job, permit);
                 }
                 Some(leased)
