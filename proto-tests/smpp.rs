@@ -96,6 +96,14 @@ async fn submit_many(pool: &Pool, n: usize, total: u8) -> Vec<SubmitOutcome> {
         .expect("submits finish")
 }
 
+/// Submits one message to "sim" and returns its message ids; anything but Accepted fails the test.
+async fn submit_accepted(pool: &Pool, m: OutboundMessage) -> Vec<String> {
+    match timeout(T, pool.submit("sim", m)).await.expect("done") {
+        SubmitOutcome::Accepted { message_ids } => message_ids,
+        other => panic!("{other:?}"),
+    }
+}
+
 fn accepted(outcomes: &[SubmitOutcome], segs: usize) {
     for o in outcomes {
         match o {
@@ -350,13 +358,7 @@ async fn receipts_correlate_with(tlvs: bool, decimal_receipts: bool) {
     timeout(T, pool.wait_bound(1)).await.expect("bound");
     let mut ids = Vec::new();
     for i in 0..10u8 {
-        match timeout(T, pool.submit("sim", message("4917", segments(i, 2), true)))
-            .await
-            .expect("done")
-        {
-            SubmitOutcome::Accepted { message_ids } => ids.extend(message_ids),
-            other => panic!("{other:?}"),
-        }
+        ids.extend(submit_accepted(&pool, message("4917", segments(i, 2), true)).await);
     }
     let mut seen = Vec::new();
     let mut outcomes = Vec::new();
@@ -413,13 +415,7 @@ async fn decimal_receipts_do_not_meet_opaque_hex_ids() {
     .await;
     let (pool, _, mut rx) = start(&[smsc(&sim)]);
     timeout(T, pool.wait_bound(1)).await.expect("bound");
-    let ids = match timeout(T, pool.submit("sim", message("4917", segments(7, 1), true)))
-        .await
-        .expect("done")
-    {
-        SubmitOutcome::Accepted { message_ids } => message_ids,
-        other => panic!("{other:?}"),
-    };
+    let ids = submit_accepted(&pool, message("4917", segments(7, 1), true)).await;
     let r = timeout(T, rx.recv()).await.expect("receipt").expect("open");
     let n = u64::from_str_radix(&ids[0], 16).expect("the simulator issues hex ids");
     assert_eq!(r.message_id, n.to_string());
@@ -437,13 +433,9 @@ async fn receipt_not_stored_is_answered_rx_t_appn_and_redelivered() {
     .await;
     let (pool, _, mut rx) = start(&[smsc(&sim)]);
     timeout(T, pool.wait_bound(1)).await.expect("bound");
-    let id = match timeout(T, pool.submit("sim", message("4917", segments(1, 1), true)))
+    let id = submit_accepted(&pool, message("4917", segments(1, 1), true))
         .await
-        .expect("done")
-    {
-        SubmitOutcome::Accepted { message_ids } => message_ids[0].clone(),
-        other => panic!("{other:?}"),
-    };
+        .remove(0);
     let first = timeout(T, rx.recv()).await.expect("receipt").expect("open");
     assert_eq!(first.message_id, id);
     first.ack.send(false).expect("ack");
