@@ -488,25 +488,24 @@ impl ProcessCollector {
             start_time,
             descs: Vec::new(),
         };
-        use prometheus::core::Collector;
-        let descs: Vec<prometheus::core::Desc> = [
-            c.cpu.desc(),
-            c.rss.desc(),
-            c.vsize.desc(),
-            c.open_fds.desc(),
-            c.max_fds.desc(),
-            c.threads.desc(),
-            c.start_time.desc(),
-        ]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-        c.descs = descs;
+        c.descs = c.parts().iter().flat_map(|m| m.desc()).cloned().collect();
         if let Some(t) = read_start_time() {
             c.start_time.set(t);
         }
         c
+    }
+
+    /// The seven metrics, for `desc` and `collect` alike.
+    fn parts(&self) -> [&dyn prometheus::core::Collector; 7] {
+        [
+            &self.cpu,
+            &self.rss,
+            &self.vsize,
+            &self.open_fds,
+            &self.max_fds,
+            &self.threads,
+            &self.start_time,
+        ]
     }
 
     fn refresh(&self) {
@@ -541,15 +540,7 @@ impl prometheus::core::Collector for ProcessCollector {
 
     fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
         self.refresh();
-        let mut out = Vec::with_capacity(7);
-        out.extend(self.cpu.collect());
-        out.extend(self.rss.collect());
-        out.extend(self.vsize.collect());
-        out.extend(self.open_fds.collect());
-        out.extend(self.max_fds.collect());
-        out.extend(self.threads.collect());
-        out.extend(self.start_time.collect());
-        out
+        self.parts().iter().flat_map(|m| m.collect()).collect()
     }
 }
 
