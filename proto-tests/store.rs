@@ -1057,6 +1057,184 @@ mod postgres {
         assert!(s.status("race", &[]).await.unwrap().is_none());
     }
 
+    /// Every hot statement's generic plan (what the pool's sessions run, `SESSION_OPTIONS`)
+    /// reaches rows by key: no sequential or bitmap scan, and no index read from end to end
+    /// except the queue head (recipient_due, stopped by the lease's LIMIT). Checked where the
+    /// planner is most easily fooled: a new, empty database (no statistics), and steady-state
+    /// statistics (10^4 final recipients, a handful pending, ANALYZEd).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn generic_plans_probe_keys() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let _store = h.open(100); // migrates
+        let mut cfg: tokio_postgres::Config = h.url.as_deref().unwrap().parse().unwrap();
+        cfg.options(ppgd::store::postgres::SESSION_OPTIONS);
+        let check = |stage: &'static str| {
+            let cfg = cfg.clone();
+            async move {
+                let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                let mut bad = Vec::new();
+                for (name, sql) in ppgd::store::postgres::HOT_STATEMENTS {
+                    let params = (1..=20).filter(|n| sql.contains(&format!("${n}"))).count();
+                    client
+                        .batch_execute(&format!("PREPARE {name} AS {sql}"))
+                        .await
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                    let nulls = vec!["NULL"; params].join(", ");
+                    let plan: Vec<String> = client
+                        .query(&format!("EXPLAIN EXECUTE {name}({nulls})"), &[])
+                        .await
+                        .unwrap_or_else(|e| panic!("{name}: {e}"))
+                        .iter()
+                        .map(|r| r.get(0))
+                        .collect();
+                    for (i, line) in plan.iter().enumerate() {
+                        let table_scan = ["push", "recipient", "segment", "notification"]
+                            .iter()
+                            .any(|t| line.contains(&format!(" on {t} ")));
+                        if !table_scan {
+                            continue;
+                        }
+                        let node = &plan[i + 1..];
+                        let end = node
+                            .iter()
+                            .position(|l| l.contains("->") || !l.starts_with(' '))
+                            .unwrap_or(node.len());
+                        let keyed = node[..end].iter().any(|l| l.contains("Index Cond"));
+                        let queue_head = line.contains("using recipient_due");
+                        if line.contains("Seq Scan")
+                            || line.contains("Bitmap")
+                            || (line.contains("Index") && !keyed && !queue_head)
+                        {
+                            bad.push(format!("{stage} {name}: {}", line.trim()));
+                        }
+                    }
+                }
+                bad
+            }
+        };
+        let mut bad = check("empty").await;
+        let (client, conn) =
+            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(
+                "INSERT INTO push (push_id, pi, pap_version, received_at, priority, confirmed,
+                     wsp_pdu, final_at)
+                 SELECT 'p' || g, 'mmsc', '2.0', g, 1, TRUE, decode('00', 'hex'), CASE WHEN g > 5 THEN g END
+                 FROM generate_series(1, 10000) AS g;
+                 INSERT INTO recipient (push, address, msisdn, state, code, description,
+                     updated_at, next_attempt_at, priority, received_at, submitted)
+                 SELECT id, 'a', 'm', CASE WHEN id > 5 THEN 'delivered' ELSE 'pending' END,
+                     1000, 'x', 0, 0, 1, 0, id > 5
+                 FROM push;
+                 INSERT INTO segment (recipient, seqnum, smsc, message_id)
+                 SELECT id, 1, 'a', 'm' || id FROM recipient;
+                 ANALYZE push; ANALYZE recipient; ANALYZE segment;",
+            )
+            .await
+            .unwrap();
+        bad.extend(check("steady").await);
+        assert!(bad.is_empty(), "scans that read whole tables: {bad:#?}");
+    }
+
+    /// Cleanup removes a forgotten push's recipients and segments with it (migration 4 dropped
+    /// the foreign keys whose ON DELETE CASCADE did it), and leaves other pushes' rows alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cleanup_leaves_no_orphan_recipient_or_segment() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let s = h.open(100);
+        let mut confirmed = push("conf", &["1"], t(0));
+        confirmed.confirmed = true;
+        s.insert_push(confirmed).await.unwrap();
+        s.insert_push(push("keep", &["2"], t(0))).await.unwrap();
+        for j in s.lease_due(t(1), 10, t(31)).await.unwrap() {
+            if j.push_id == "conf" {
+                s.record_submitted(j.recipient_id, "smsc-a", segs(&["m1", "m2"]), true, t(2))
+                    .await
+                    .unwrap();
+                s.record_final(j.recipient_id, MessageState::Delivered, 1000, "ok", t(3))
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+        }
+        let (client, conn) =
+            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let count = |sql: &'static str| {
+            let client = &client;
+            async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+        };
+        assert_eq!(count("SELECT COUNT(*) FROM segment").await, 2);
+        assert_eq!(s.cleanup(t(4)).await.unwrap(), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM segment").await, 0);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM recipient r WHERE NOT EXISTS (SELECT 1 FROM push p WHERE p.id = r.push)").await,
+            0
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM recipient").await,
+            1,
+            "keep's recipient"
+        );
+    }
+
+    /// An unconfirmed submission is submitted and final in one step: the recipient shows the
+    /// SMSC, the push is final, and no segment is kept (no receipt is awaited).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unconfirmed_submission_is_final_with_its_smsc() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let s = h.open(100);
+        s.insert_push(push("unconf", &["1"], t(0))).await.unwrap();
+        let jobs = s.lease_due(t(1), 10, t(31)).await.unwrap();
+        let ev = s
+            .record_submitted(jobs[0].recipient_id, "smsc-b", segs(&["m9"]), false, t(2))
+            .await
+            .unwrap()
+            .expect("final at once");
+        assert_eq!((ev.state, ev.code), (MessageState::Delivered, 1000));
+        let (client, conn) =
+            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let row = client
+            .query_one(
+                "SELECT r.submitted, r.smsc, r.state, p.final_at, r.leased_until
+                 FROM recipient r JOIN push p ON p.id = r.push WHERE p.push_id = 'unconf'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert!(row.get::<_, bool>(0));
+        assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("smsc-b"));
+        assert_eq!(row.get::<_, String>(2), "delivered");
+        assert_eq!(row.get::<_, Option<i64>>(3), Some(t(2).0));
+        assert_eq!(row.get::<_, Option<i64>>(4), None);
+        assert_eq!(
+            client
+                .query_one("SELECT COUNT(*) FROM segment", &[])
+                .await
+                .unwrap()
+                .get::<_, i64>(0),
+            0
+        );
+    }
+
     /// A push stored by one instance wakes the other (LISTEN/NOTIFY), without any poll.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn insert_on_one_instance_wakes_the_other() {

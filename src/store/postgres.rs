@@ -35,10 +35,12 @@
 //!   order, deadlock retry, failures): the `outcome` module (`postgres/outcome.rs`).
 //! - Every final transition (these, `expire_due`, `cancel`) is the set-based `finish_many`.
 //!
-//! Plans: pool connections use `plan_cache_mode=force_custom_plan` and the lease disables bitmap
-//! scans for its statement: the tables grow from empty, and plans made on cold statistics (before
-//! autovacuum's first ANALYZE) read every pending row per batch. Migration 2 adds partial queue
-//! indexes for the same reason ([`schema`]). BENCHMARKS.md, "Scale-out (PostgreSQL)", has the
+//! Plans: every hot statement is key lookups or an ordered scan of a queue index, so the pool's
+//! sessions turn off the scans and joins that read whole tables and keep ONE generic plan per
+//! statement (`pool_for`): plans made on cold statistics (a new database, before autovacuum's
+//! first ANALYZE) would otherwise read every pending row per batch, and planning each execution
+//! instead cost a third of the server's CPU. Migration 2 adds partial queue indexes for the same
+//! reason ([`schema`]). BENCHMARKS.md, "Scale-out (PostgreSQL)", has the
 //! figures and where the time goes.
 //!
 //! The queue limit counts recipients not final. Counting them is a scan of every pending entry,
@@ -131,21 +133,51 @@ pub struct PgStore {
     queue_limit: u64,
 }
 
+/// The planner settings of every pooled session (why: `pool_for`).
+pub const SESSION_OPTIONS: &str = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off \
+    -c enable_bitmapscan=off -c enable_hashjoin=off -c enable_mergejoin=off";
+
+/// Every statement the store runs per push or per batch, by name: the plan test
+/// (`generic_plans_probe_keys` in proto-tests/store.rs) explains each one's generic plan on an
+/// empty database and on steady-state statistics.
+pub const HOT_STATEMENTS: &[(&str, &str)] = &[
+    ("insert", INSERT_SQL),
+    ("lease", LEASE_SQL),
+    ("submitted", outcome::SUBMITTED_SQL),
+    ("retry", outcome::RETRY_SQL),
+    ("finish", outcome::FINISH_SQL),
+    ("receipt_lock", outcome::RECEIPT_LOCK_SQL),
+    ("segment_outcome", outcome::SEGMENT_OUTCOME_SQL),
+    ("outstanding", outcome::OUTSTANDING_SQL),
+    ("notification_retry", outcome::NOTIFICATION_RETRY_SQL),
+    ("notification_done", outcome::NOTIFICATION_DONE_SQL),
+];
+
+/// Gives the planner back every plan for the rest of a transaction (a table-wide job on a pool
+/// session, see `pool_for`).
+const FREE_PLANNER: &str = "SET LOCAL enable_seqscan = on; SET LOCAL enable_bitmapscan = on;
+    SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on;
+    SET LOCAL plan_cache_mode = auto";
+
 /// Parses the URL and opens a pool of `NoTls` connections (no connection is made yet).
 fn pool_for(url: &str, size: usize) -> Result<(tokio_postgres::Config, Pool), StoreError> {
     let pg: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Backend(format!("store.url: {e}")))?;
-    // The batch statements join `unnest` arrays of any length to tables that grow from empty. A
-    // generic plan (cached after five runs of a prepared statement) is made for "10 rows" and the
-    // table sizes of that moment: planned on a new, nearly empty database it seq-scans `push` for
-    // every batch long after the table holds millions of rows (measured: 30-90 ms per batch
-    // instead of < 1 ms). A custom plan sees the array's length and the table's current size; it
-    // costs a planning per execution, i.e. per batch.
+    // Plans: every statement of the store is a set of key lookups (an `unnest` array joined to
+    // primary keys, or an ordered scan of a queue index that stops at a LIMIT), so the right plan
+    // is the same whatever the sizes: nested loops over index scans. The pool's sessions are told
+    // so (seq scans, bitmap scans, hash and merge joins off), which makes the plan independent of
+    // the statistics, and then a generic plan (planned once per connection and statement) is as
+    // good as a custom one. Measured on scenario 1: planning was a third of the server's CPU with
+    // a custom plan per execution (plan_cache_mode=force_custom_plan, used before because a
+    // generic plan made on a new, nearly empty database seq-scanned `push` for every batch long
+    // after it held 10^5 rows: 30-90 ms per batch instead of < 1 ms). Table-wide maintenance
+    // (cleanup) turns the planner back on for its own transaction ([`FREE_PLANNER`]).
     let mut pooled = pg.clone();
     let options = match pg.get_options() {
-        Some(o) if !o.is_empty() => format!("{o} -c plan_cache_mode=force_custom_plan"),
-        _ => "-c plan_cache_mode=force_custom_plan".to_string(),
+        Some(o) if !o.is_empty() => format!("{o} {SESSION_OPTIONS}"),
+        _ => SESSION_OPTIONS.to_string(),
     };
     pooled.options(&options);
     let mgr = Manager::from_config(
@@ -597,6 +629,21 @@ const INSERT_SQL: &str = "WITH p AS (
      n AS (SELECT pg_notify($16, '') FROM (SELECT 1 FROM r LIMIT 1) AS any_recipient)
      SELECT push_id, (SELECT COUNT(*) FROM n) FROM p";
 
+/// The lease: the head of the queue (recipient_due, in queue order), locked and skipped when
+/// another transaction holds it, leased until `$2`.
+const LEASE_SQL: &str = "UPDATE recipient r SET leased_until = $2, attempts = r.attempts + 1,
+         first_attempt_at = COALESCE(r.first_attempt_at, $1)
+     FROM push p
+     WHERE p.id = r.push AND r.id IN (
+         SELECT id FROM recipient
+         WHERE state = 'pending' AND submitted = FALSE AND next_attempt_at <= $1
+           AND (leased_until IS NULL OR leased_until <= $1)
+         ORDER BY priority, received_at, id
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED)
+     RETURNING r.id, p.push_id, r.address, r.msisdn, r.received_at, p.deliver_before,
+         r.priority, p.confirmed, p.wsp_pdu, r.attempts, r.first_attempt_at";
+
 fn priority_from(v: i64) -> Priority {
     match v {
         0 => Priority::High,
@@ -649,7 +696,7 @@ fn job_from(r: &Row) -> Result<Job, StoreError> {
 /// states, queues the result notifications in the same statement when the push asked for one,
 /// marks each push final when it was left without a pending recipient. One event per request;
 /// None when the recipient is unknown or already final (the first outcome stands), or an
-/// earlier request of the same call finished it. Two statements, pipelined.
+/// earlier request of the same call finished it. One statement.
 async fn finish_many<C: GenericClient>(
     c: &C,
     reqs: &[FinishReq],
@@ -666,11 +713,7 @@ async fn finish_many<C: GenericClient>(
         return Ok(Vec::new());
     }
     let st = c.prepare_cached(outcome::FINISH_SQL).await?;
-    let stp = c.prepare_cached(outcome::PUSH_FINAL_SQL).await?;
-    let (fp, pp) = (args.finish_params(), args.push_params());
-    let (rows, pushed) = futures::join!(c.query(&st, &fp), c.query(&stp, &pp));
-    let rows = rows?;
-    pushed?;
+    let rows = c.query(&st, &args.finish_params()).await?;
     Ok(outcome::finish_events(reqs, &rows)?)
 }
 
@@ -692,44 +735,14 @@ impl PushStore for PgStore {
     ) -> Result<Vec<Job>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(
-                "UPDATE recipient r SET leased_until = $2, attempts = r.attempts + 1,
-                     first_attempt_at = COALESCE(r.first_attempt_at, $1)
-                 FROM push p
-                 WHERE p.id = r.push AND r.id IN (
-                     SELECT id FROM recipient
-                     WHERE state = 'pending' AND submitted = FALSE AND next_attempt_at <= $1
-                       AND (leased_until IS NULL OR leased_until <= $1)
-                     ORDER BY priority, received_at, id
-                     LIMIT $3
-                     FOR UPDATE SKIP LOCKED)
-                 RETURNING r.id, p.push_id, r.address, r.msisdn, r.received_at, p.deliver_before,
-                     r.priority, p.confirmed, p.wsp_pdu, r.attempts, r.first_attempt_at",
-            )
+        let stmt = client.prepare_cached(LEASE_SQL).await?;
+        // The plan is the ordered scan of recipient_due that stops after LIMIT rows, as the
+        // embedded store pins its with INDEXED BY: the pool's sessions allow no bitmap scan,
+        // which on cold statistics read and sorted EVERY due row instead (measured ~10 ms per
+        // lease at 2·10^4 due). One statement: its own implicit transaction.
+        let rows = client
+            .query(&stmt, &[&now.0, &lease_until.0, &limit])
             .await?;
-        // The plan is pinned, as the embedded store pins its with INDEXED BY: an ordered scan of
-        // recipient_due that stops after LIMIT rows. On cold statistics (a new database, before
-        // autovacuum's first ANALYZE) the planner estimates a few hundred due rows and picks a
-        // bitmap scan that reads and sorts EVERY due row instead (measured ~10 ms per lease at
-        // 2·10^4 due). SET LOCAL needs a transaction; the three requests are one pipeline (one
-        // round trip), and the UPDATE's own commit is the COMMIT.
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-            [&now.0, &lease_until.0, &limit];
-        let (begun, rows, committed) = futures::join!(
-            client.batch_execute("BEGIN; SET LOCAL enable_bitmapscan = off"),
-            client.query(&stmt, &params),
-            client.batch_execute("COMMIT"),
-        );
-        // The first error is the cause (a COMMIT after a failed UPDATE rolls back).
-        let rows = match (begun, rows, committed) {
-            (Ok(()), Ok(rows), Ok(())) => rows,
-            (Err(e), _, _) | (Ok(()), Err(e), _) | (Ok(()), Ok(_), Err(e)) => {
-                // Never hand the pool a connection still inside a transaction.
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(e.into());
-            }
-        };
         let mut jobs = rows.iter().map(job_from).collect::<Result<Vec<_>, _>>()?;
         // RETURNING has no order: queue order again.
         jobs.sort_by_key(|j| (j.priority, j.received_at, j.recipient_id));
@@ -858,6 +871,7 @@ impl PushStore for PgStore {
                 desc: "deliver-before-timestamp passed before the message could be submitted"
                     .into(),
                 at: now,
+                smsc: None,
             })
             .chain(timed_out.into_iter().map(|id| FinishReq {
                 recipient_id: id,
@@ -865,6 +879,7 @@ impl PushStore for PgStore {
                 code: 4000,
                 desc: "no delivery receipt from the SMSC in time".into(),
                 at: now,
+                smsc: None,
             }))
             .collect();
         let events: Vec<FinalEvent> = finish_many(&tx, &reqs)
@@ -962,6 +977,7 @@ impl PushStore for PgStore {
                 code: 1000,
                 desc: "cancelled by the push initiator".into(),
                 at: now,
+                smsc: None,
             })
             .collect();
         let mut events = finish_many(&tx, &reqs).await?.into_iter();
@@ -1080,31 +1096,43 @@ impl PushStore for PgStore {
     }
 
     async fn cleanup(&self, before: UtcTime) -> Result<u64, StoreError> {
-        let client = self.pool.get().await?;
+        let mut client = self.pool.get().await?;
+        // Whole-table work: the planner may choose any plan in this transaction (pool_for).
+        let tx = client.transaction().await?;
+        tx.batch_execute(FREE_PLANNER).await?;
         // Two transactions finishing the last two recipients of one push at once (two outcome
         // writers, two instances) each see the other's recipient still pending (READ COMMITTED:
         // neither has committed when the other checks), so neither marks the push final. Such a
         // push is marked final here, at its last recipient's time, so that it is forgotten like
         // the others. (A scan of the pushes not final, once per cleanup.)
-        client
-            .execute(
-                "UPDATE push p SET final_at = m.at
+        tx.execute(
+            "UPDATE push p SET final_at = m.at
                  FROM (SELECT r.push, MAX(r.updated_at) AS at FROM recipient r
                        JOIN push q ON q.id = r.push AND q.final_at IS NULL
                        GROUP BY r.push
                        HAVING COUNT(*) FILTER (WHERE r.state = 'pending') = 0) AS m
                  WHERE p.id = m.push AND p.final_at IS NULL",
-                &[],
-            )
-            .await?;
-        // ON DELETE CASCADE removes the recipients and their segments.
-        let n = client
-            .execute(
-                "DELETE FROM push WHERE final_at IS NOT NULL AND final_at < $1",
+            &[],
+        )
+        .await?;
+        // The recipients and segments of the pushes forgotten go in the same statement (no
+        // foreign keys since migration 4: children are only ever written in the statement that
+        // writes or reads their parent, see schema.rs).
+        let forgotten: i64 = tx
+            .query_one(
+                "WITH gone AS (
+                     DELETE FROM push WHERE final_at IS NOT NULL AND final_at < $1 RETURNING id),
+                 r AS (
+                     DELETE FROM recipient WHERE push IN (SELECT id FROM gone) RETURNING id),
+                 s AS (
+                     DELETE FROM segment WHERE recipient IN (SELECT id FROM r))
+                 SELECT COUNT(*) FROM gone",
                 &[&before.0],
             )
-            .await?;
-        Ok(n)
+            .await?
+            .try_get(0)?;
+        tx.commit().await?;
+        Ok(u64::try_from(forgotten).unwrap_or(0))
     }
 
     fn store_wake(&self) -> impl std::future::Future<Output = ()> + Send {

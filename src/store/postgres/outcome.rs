@@ -307,12 +307,23 @@ fn simple<'a>(c: &'a Client, sql: &'static str) -> Step<'a> {
 }
 
 /// Statement texts; prepared once per connection (`prepare_cached`).
-const SUBMITTED_SQL: &str = "WITH u AS (
+/// The state a recipient must be in for a submission, retry or final transition to apply to it,
+/// passed as a parameter, never written in the statement: a literal `r.state = 'pending'` would
+/// let the planner read `recipient` through the partial index `recipient_pending_push` (whose
+/// predicate it implies) from end to end, joining the batch's ids as a filter. Statistics taken
+/// in steady state (a few pending recipients among millions) make that scan look cheapest, and it
+/// is: until an SMSC outage leaves 10^5 pushes pending and every batch reads all of them. A
+/// parameter cannot prove the predicate in a generic plan (the pool's sessions plan generically,
+/// see `pool_for`), so the only way to the recipients is one recipient_pkey probe per id.
+/// `generic_plans_probe_keys` (proto-tests/store.rs) checks the plans.
+const PENDING: &str = "pending";
+
+pub(super) const SUBMITTED_SQL: &str = "WITH u AS (
          UPDATE recipient r SET submitted = TRUE, smsc = t.smsc, leased_until = NULL,
              updated_at = t.at, description = t.description
          FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[])
              AS t(id, smsc, at, description)
-         WHERE r.id = t.id AND r.state = 'pending'
+         WHERE r.id = t.id AND r.state = $9
          RETURNING r.id),
      s AS (
          INSERT INTO segment (recipient, seqnum, smsc, message_id, outcome)
@@ -323,17 +334,18 @@ const SUBMITTED_SQL: &str = "WITH u AS (
              recipient = excluded.recipient, seqnum = excluded.seqnum, outcome = NULL)
      SELECT id FROM u";
 
-const RETRY_SQL: &str = "UPDATE recipient r SET leased_until = NULL, next_attempt_at = t.retry_at,
+pub(super) const RETRY_SQL: &str =
+    "UPDATE recipient r SET leased_until = NULL, next_attempt_at = t.retry_at,
          description = t.description, updated_at = t.at
      FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])
          AS t(id, retry_at, description, at)
-     WHERE r.id = t.id AND r.state = 'pending'";
+     WHERE r.id = t.id AND r.state = $5";
 
 const NOTIFY_SQL: &str = "SELECT pg_notify($1, '')";
 
 /// Locks the recipient of every matched receipt, in id order (two transactions locking
 /// overlapping sets in one order cannot deadlock on them).
-const RECEIPT_LOCK_SQL: &str = "SELECT t.i, s.recipient, p.pap_version
+pub(super) const RECEIPT_LOCK_SQL: &str = "SELECT t.i, s.recipient, p.pap_version
      FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(smsc, mid, i)
      JOIN segment s ON s.smsc = t.smsc AND s.message_id = t.mid
      JOIN recipient r ON r.id = s.recipient
@@ -341,13 +353,13 @@ const RECEIPT_LOCK_SQL: &str = "SELECT t.i, s.recipient, p.pap_version
      ORDER BY r.id
      FOR UPDATE OF r";
 
-const SEGMENT_OUTCOME_SQL: &str = "UPDATE segment s SET outcome = t.o
+pub(super) const SEGMENT_OUTCOME_SQL: &str = "UPDATE segment s SET outcome = t.o
      FROM unnest($1::text[], $2::text[], $3::text[]) AS t(smsc, mid, o)
      WHERE s.smsc = t.smsc AND s.message_id = t.mid";
 
 /// Segments not (yet) delivered, per recipient of a delivered receipt (counted after this
 /// batch's outcomes are written, under the recipient lock).
-const OUTSTANDING_SQL: &str = "SELECT recipient,
+pub(super) const OUTSTANDING_SQL: &str = "SELECT recipient,
          COUNT(*) FILTER (WHERE outcome IS NULL OR outcome <> 'delivered')
      FROM segment
      WHERE recipient IN (
@@ -355,11 +367,12 @@ const OUTSTANDING_SQL: &str = "SELECT recipient,
          JOIN segment s ON s.smsc = t.smsc AND s.message_id = t.mid)
      GROUP BY recipient";
 
-const NOTIFICATION_RETRY_SQL: &str =
+pub(super) const NOTIFICATION_RETRY_SQL: &str =
     "UPDATE notification n SET leased_until = NULL, next_attempt_at = t.at
      FROM unnest($1::bigint[], $2::bigint[]) AS t(id, at) WHERE n.id = t.id";
 
-const NOTIFICATION_DONE_SQL: &str = "DELETE FROM notification WHERE id = ANY($1::bigint[])";
+pub(super) const NOTIFICATION_DONE_SQL: &str =
+    "DELETE FROM notification WHERE id = ANY($1::bigint[])";
 
 /// One final transition (the embedded store's `finish`, for many recipients at once).
 pub(super) struct FinishReq {
@@ -368,38 +381,49 @@ pub(super) struct FinishReq {
     pub code: u16,
     pub desc: String,
     pub at: UtcTime,
+    /// The SMSC that accepted an unconfirmed submission (marked submitted in the same UPDATE);
+    /// None for every other final transition.
+    pub smsc: Option<String>,
 }
 
-/// Sets the final state of every recipient still pending and queues its result notification
-/// (when the push asked for one) in the same statement. RETURNING gives what the event needs.
+/// Sets the final state of every recipient still pending, queues its result notification (when
+/// the push asked for one) and marks its push final when no other recipient of it is pending, in
+/// ONE statement. RETURNING gives what the event needs.
+///
+/// `smsc` is set for an unconfirmed submission (accepted by the SMSC is final): the recipient is
+/// marked submitted in the same row version instead of a submission UPDATE followed by this one.
+///
+/// The data-modifying CTEs all see the snapshot from before the recipient UPDATE, so the push
+/// check excludes the recipients `f` just finished. `final_at IS NULL`: a push is final once, at
+/// its last recipient's transition. Two transactions finishing the last two recipients of one
+/// push at once each see the other's still pending and neither marks the push: the cleanup marks
+/// such a push (`PgStore::cleanup`).
 pub(super) const FINISH_SQL: &str = "WITH t AS (
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
-             AS t(id, state, code, description, at)),
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[],
+             $6::text[])
+             AS t(id, state, code, description, at, smsc)),
      f AS (
          UPDATE recipient r SET state = t.state, code = t.code, description = t.description,
-             updated_at = t.at, leased_until = NULL
+             updated_at = t.at, leased_until = NULL,
+             submitted = r.submitted OR t.smsc IS NOT NULL, smsc = COALESCE(t.smsc, r.smsc)
          FROM t, push p
-         WHERE r.id = t.id AND r.state = 'pending' AND p.id = r.push
-         RETURNING r.id, p.push_id, p.pap_version, p.notify_to, p.received_at, r.address,
+         WHERE r.id = t.id AND r.state = $7 AND p.id = r.push
+         RETURNING r.id, r.push, p.push_id, p.pap_version, p.notify_to, p.received_at, r.address,
              t.state, t.code, t.description, t.at),
      n AS (
          INSERT INTO notification (url, push_id, pap_version, address, state, code,
              description, received_at, event_at, attempts, next_attempt_at, created_at)
          SELECT notify_to, push_id, pap_version, address, state, code, description,
              received_at, at, 0, at, at
-         FROM f WHERE notify_to IS NOT NULL)
+         FROM f WHERE notify_to IS NOT NULL),
+     pf AS (
+         UPDATE push p SET final_at = d.at
+         FROM (SELECT push, MAX(at) AS at FROM f GROUP BY push) AS d
+         WHERE p.id = d.push AND p.final_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM recipient o
+                           WHERE o.push = p.id AND o.state = 'pending'
+                             AND NOT EXISTS (SELECT 1 FROM f WHERE f.id = o.id)))
      SELECT id, push_id, received_at, address FROM f";
-
-/// Marks final the pushes left without a pending recipient (a separate statement: the data-
-/// modifying CTEs above all see the snapshot from before the recipient UPDATE). `final_at IS
-/// NULL`: a push is final once, at its last recipient's transition.
-pub(super) const PUSH_FINAL_SQL: &str = "UPDATE push p SET final_at = d.at
-     FROM (SELECT r.push, MAX(t.at) AS at
-           FROM unnest($1::bigint[], $2::bigint[]) AS t(id, at)
-           JOIN recipient r ON r.id = t.id
-           GROUP BY r.push) AS d
-     WHERE p.id = d.push AND p.final_at IS NULL
-       AND NOT EXISTS (SELECT 1 FROM recipient WHERE push = p.id AND state = 'pending')";
 
 /// The arrays of a finish: the first request for a recipient counts, later ones get None.
 pub(super) struct FinishArgs {
@@ -408,6 +432,7 @@ pub(super) struct FinishArgs {
     codes: Vec<i64>,
     descs: Vec<String>,
     ats: Vec<i64>,
+    smscs: Vec<Option<String>>,
 }
 
 impl FinishArgs {
@@ -419,6 +444,7 @@ impl FinishArgs {
             codes: Vec::with_capacity(reqs.len()),
             descs: Vec::with_capacity(reqs.len()),
             ats: Vec::with_capacity(reqs.len()),
+            smscs: Vec::with_capacity(reqs.len()),
         };
         for r in reqs {
             if seen.insert(r.recipient_id) {
@@ -427,6 +453,7 @@ impl FinishArgs {
                 a.codes.push(i64::from(r.code));
                 a.descs.push(r.desc.clone());
                 a.ats.push(r.at.0);
+                a.smscs.push(r.smsc.clone());
             }
         }
         a
@@ -436,12 +463,16 @@ impl FinishArgs {
         self.ids.is_empty()
     }
 
-    pub(super) fn finish_params(&self) -> [&(dyn ToSql + Sync); 5] {
-        [&self.ids, &self.states, &self.codes, &self.descs, &self.ats]
-    }
-
-    pub(super) fn push_params(&self) -> [&(dyn ToSql + Sync); 2] {
-        [&self.ids, &self.ats]
+    pub(super) fn finish_params(&self) -> [&(dyn ToSql + Sync); 7] {
+        [
+            &self.ids,
+            &self.states,
+            &self.codes,
+            &self.descs,
+            &self.ats,
+            &self.smscs,
+            &PENDING,
+        ]
     }
 }
 
@@ -504,13 +535,13 @@ async fn apply(
                 now,
                 ..
             } => {
-                sub_id.push(*recipient_id);
-                sub_smsc.push(smsc.as_str());
-                sub_at.push(now.0);
-                sub_desc.push(format!(
-                    "submitted to SMSC {smsc}, waiting for the delivery receipt"
-                ));
                 if *confirmed {
+                    sub_id.push(*recipient_id);
+                    sub_smsc.push(smsc.as_str());
+                    sub_at.push(now.0);
+                    sub_desc.push(format!(
+                        "submitted to SMSC {smsc}, waiting for the delivery receipt"
+                    ));
                     // An SMSC may reuse a message_id once the old message is long gone: the
                     // newest submission owns it. One row per message_id (ON CONFLICT DO UPDATE
                     // may not touch a row twice in one statement): a message_id the SMSC gave
@@ -530,8 +561,8 @@ async fn apply(
                         }
                     }
                 } else {
-                    // Unconfirmed: accepted by the SMSC is final. Only if the UPDATE above found
-                    // the recipient pending, as the finish checks the same condition after it.
+                    // Unconfirmed: accepted by the SMSC is final, so submitted and final are
+                    // one UPDATE (the finish marks it submitted to `smsc`), only if pending.
                     fin_calls.push(i);
                     fin_reqs.push(FinishReq {
                         recipient_id: *recipient_id,
@@ -539,6 +570,7 @@ async fn apply(
                         code: 1000,
                         desc: format!("accepted by SMSC {smsc}"),
                         at: *now,
+                        smsc: Some(smsc.clone()),
                     });
                 }
             }
@@ -569,6 +601,7 @@ async fn apply(
                     code: *code,
                     desc: desc.clone(),
                     at: *now,
+                    smsc: None,
                 });
             }
             Outcome::Receipt { receipt, now, .. } => receipts.push(ReceiptIn {
@@ -645,7 +678,6 @@ async fn apply(
         Some(client.prepare_cached(NOTIFICATION_DONE_SQL).await?)
     };
     let st_finish = client.prepare_cached(FINISH_SQL).await?;
-    let st_push_final = client.prepare_cached(PUSH_FINAL_SQL).await?;
 
     // Without receipts every final transition is known before the first round trip, which
     // then finishes and commits too.
@@ -658,12 +690,14 @@ async fn apply(
         let (a, b, cc, d) = (&sub_id, &sub_smsc, &sub_at, &sub_desc);
         let (e, f, g, h) = (&seg_rid, &seg_seq, &seg_smsc, &seg_mid);
         steps.push(step(async move {
-            c.query(st, &[a, b, cc, d, e, f, g, h]).await
+            c.query(st, &[a, b, cc, d, e, f, g, h, &PENDING]).await
         }));
     }
     if let (Some(st), Some(stn)) = (&st_retry, &st_notify) {
         let (a, b, cc, d) = (&rt_id, &rt_at, &rt_desc, &rt_now);
-        steps.push(step(async move { c.query(st, &[a, b, cc, d]).await }));
+        steps.push(step(
+            async move { c.query(st, &[a, b, cc, d, &PENDING]).await },
+        ));
         // Another instance may be idle with free capacity: it takes the retry when due. The
         // NOTIFY is delivered at COMMIT.
         steps.push(step(async move { c.query(stn, &[&CHANNEL]).await }));
@@ -709,9 +743,8 @@ async fn apply(
         let args = &args_now;
         let i_fin = steps.len();
         if !args.is_empty() {
-            let (st, stp, a) = (&st_finish, &st_push_final, args);
+            let (st, a) = (&st_finish, args);
             steps.push(step(async move { c.query(st, &a.finish_params()).await }));
-            steps.push(step(async move { c.query(stp, &a.push_params()).await }));
         }
         steps.push(simple(c, "COMMIT"));
         let rows = run(steps).await?;
@@ -780,15 +813,15 @@ async fn apply(
                 code,
                 desc: receipt_desc(outcome, &r.rc.detail),
                 at: r.now,
+                smsc: None,
             });
         }
     }
     let args = FinishArgs::new(&reqs);
     let mut steps: Vec<Step<'_>> = vec![];
     if !args.is_empty() {
-        let (st, stp, a) = (&st_finish, &st_push_final, &args);
+        let (st, a) = (&st_finish, &args);
         steps.push(step(async move { c.query(st, &a.finish_params()).await }));
-        steps.push(step(async move { c.query(stp, &a.push_params()).await }));
     }
     steps.push(simple(c, "COMMIT"));
     let rows = run(steps).await?;
