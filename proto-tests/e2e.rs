@@ -314,6 +314,64 @@ async fn several_addresses_are_delivered_and_tracked_each() {
     assert_eq!(r.results[0].addresses[0].value, "+491700000002");
 }
 
+/// The fast path: with free permits and no queue, the push is stored already leased and
+/// submitted without a lease query (the poll is an hour, and the counters say which way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_with_free_capacity_is_stored_leased_and_submitted_at_once() {
+    let t = TestGateway::start_with(|c| c.dispatch.poll = Duration::from_secs(3600)).await;
+    let leased = |how: &str| t.gw.metrics.dispatch_leased.with_label_values(&[how]).get();
+    // Until its first lease query answers, the dispatcher cannot know that the store holds no
+    // queue from before (a restart), so a push that arrives first goes through the queue. One
+    // such push first; once it is submitted, the queue is known empty.
+    let mut a = t.args();
+    a.to = vec!["+491700000009".into()];
+    a.push_id = Some("fast-warm-up".into());
+    a.mms_location = Some("http://mmsc.example/m/fast-warm-up".into());
+    assert_eq!(push_code(&t.send(&a).await.1), 1001);
+    t.wait_messages(1).await;
+    let before = (leased("insert"), leased("query"));
+    for i in 0..3 {
+        let mut a = t.args();
+        a.to = vec!["+491700000001".into(), "+491700000002".into()];
+        a.push_id = Some(format!("fast-{i}"));
+        a.mms_location = Some(format!("http://mmsc.example/m/fast-{i}"));
+        assert_eq!(push_code(&t.send(&a).await.1), 1001);
+    }
+    t.wait_messages(7).await;
+    assert_eq!(
+        (leased("insert") - before.0, leased("query") - before.1),
+        (6, 0)
+    );
+}
+
+/// More recipients than free permits: stored unleased and leased by the query, and while
+/// they wait in the store (a backlog) a new push is not stored leased either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_beyond_free_capacity_goes_through_the_queue() {
+    let t = TestGateway::start_with(|c| c.dispatch.concurrency = 2).await;
+    let leased = |how: &str| t.gw.metrics.dispatch_leased.with_label_values(&[how]).get();
+    let mut a = t.args();
+    a.to = (1..=5).map(|i| format!("+49170000000{i}")).collect();
+    a.push_id = Some("queued".into());
+    a.mms_location = Some("http://mmsc.example/m/queued".into());
+    assert_eq!(push_code(&t.send(&a).await.1), 1001);
+    t.wait_messages(5).await;
+    assert_eq!((leased("insert"), leased("query")), (0, 5));
+    // Once the queue is empty again (a lease query came back short), the fast path is back.
+    for i in 0.. {
+        assert!(i < 100, "the fast path never came back");
+        let mut b = t.args();
+        b.to = vec!["+491700000009".into()];
+        b.push_id = Some(format!("after-{i}"));
+        b.mms_location = Some(format!("http://mmsc.example/m/after-{i}"));
+        assert_eq!(push_code(&t.send(&b).await.1), 1001);
+        t.wait_messages(6 + i).await;
+        if leased("insert") > 0 {
+            break;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn si_and_sl_are_compiled_to_wbxml() {
     let t = TestGateway::start().await;

@@ -50,6 +50,7 @@ pub fn push(push_id: &str, addresses: &[&str], received: UtcTime) -> NewPush {
                 msisdn: a.to_string(),
             })
             .collect(),
+        lease_until: None,
     }
 }
 
@@ -239,6 +240,118 @@ pub mod cases {
         assert_eq!(again[0].first_attempt_at, Some(t(1)));
         // Leased recipients stay pending and in the depth.
         assert_eq!(s.queue_stats().await.unwrap().depth, 1);
+    }
+
+    /// The fast path: a push stored leased comes back as jobs (what lease_due would have
+    /// returned), is invisible to lease_due until the lease runs out, and then comes back with
+    /// the attempt the insert counted.
+    pub async fn insert_leased<H: Harness>(h: &H) {
+        let s = h.open(100);
+        let plain = s.insert_push(push("plain", &["9"], t(0))).await.unwrap();
+        assert!(plain.is_empty(), "an unleased insert returns no jobs");
+        let plain = lease_ids(&s, t(0)).await;
+        assert_eq!(plain.len(), 1);
+        s.record_retry(plain[0], t(1000), "later", t(0))
+            .await
+            .unwrap();
+        let mut p = push("leased", &["3", "1", "2"], t(0));
+        p.priority = Priority::High;
+        p.confirmed = true;
+        p.deliver_before = Some(t(600));
+        p.lease_until = Some(t(LEASE));
+        let jobs = s.insert_push(p.clone()).await.unwrap();
+        let msisdns: Vec<&str> = jobs.iter().map(|j| j.msisdn.as_str()).collect();
+        assert_eq!(
+            msisdns,
+            ["3", "1", "2"],
+            "jobs in the order of the addresses"
+        );
+        for j in &jobs {
+            assert_eq!(j.address, addr(&j.msisdn));
+            assert_eq!(j.push_id, "leased");
+            assert_eq!((j.received_at, j.deliver_before), (t(0), Some(t(600))));
+            assert_eq!((j.priority, j.confirmed), (Priority::High, true));
+            assert_eq!(j.wsp_pdu, p.wsp_pdu);
+            assert_eq!((j.attempts, j.first_attempt_at), (0, None));
+        }
+        // Leased: not due again while the lease lasts, but pending and counted.
+        assert!(lease_ids(&s, t(1)).await.is_empty(), "leased twice");
+        assert!(lease_ids(&s, t(LEASE - 1)).await.is_empty(), "leased twice");
+        let st = s.queue_stats().await.unwrap();
+        assert_eq!((st.depth, st.oldest_unsubmitted), (4, Some(t(0))));
+        let (state, code, _) = state_of(&s, "leased", "1").await;
+        assert_eq!((state, code), (MessageState::Pending, 1001));
+        // Its push-id is taken like any other.
+        let mut dup = push("leased", &["5"], t(1));
+        dup.lease_until = Some(t(LEASE + 1));
+        assert!(matches!(
+            s.insert_push(dup).await,
+            Err(StoreError::DuplicatePushId { .. })
+        ));
+        // The lease runs out (the process died): leased again, the insert's attempt counted.
+        let mut again = s.lease_due(t(LEASE), 10, t(2 * LEASE)).await.unwrap();
+        again.sort_by_key(|j| j.recipient_id);
+        let mut ids: Vec<i64> = jobs.iter().map(|j| j.recipient_id).collect();
+        ids.sort();
+        assert_eq!(
+            again.iter().map(|j| j.recipient_id).collect::<Vec<_>>(),
+            ids
+        );
+        for j in &again {
+            assert_eq!((j.attempts, j.first_attempt_at), (1, Some(t(0))));
+        }
+    }
+
+    /// Many pushes stored leased at once (one batch on PostgreSQL): each job's id is its own
+    /// recipient's, also when a push names one address twice.
+    pub async fn insert_leased_ids_match_addresses<H: Harness>(h: &H) {
+        let s = Arc::new(h.open(10_000));
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let a = format!("{}", 100 + i);
+                let b = format!("{}", 200 + i);
+                let mut p = push(&format!("p{i}"), &[&b, &a, &b, "7"], t(0));
+                p.lease_until = (i % 3 != 0).then_some(t(LEASE));
+                (p.lease_until.is_some(), s.insert_push(p).await.unwrap())
+            }));
+        }
+        let mut leased = 0;
+        for task in tasks {
+            let (was_leased, jobs) = task.await.unwrap();
+            if !was_leased {
+                assert!(jobs.is_empty());
+                continue;
+            }
+            leased += 1;
+            assert_eq!(jobs.len(), 4);
+            // Each job's outcome lands on its own address.
+            for j in &jobs {
+                let desc = format!("job for {}", j.msisdn);
+                s.record_final(
+                    j.recipient_id,
+                    MessageState::Undeliverable,
+                    4000,
+                    &desc,
+                    t(1),
+                )
+                .await
+                .unwrap()
+                .expect("final event");
+            }
+            let st = s.status(&jobs[0].push_id, &[]).await.unwrap().unwrap();
+            assert_eq!(st.len(), 4);
+            for r in &st {
+                assert_eq!(r.state, MessageState::Undeliverable, "{r:?}");
+                let msisdn = r.address.trim_start_matches("WAPPUSH=+");
+                let msisdn = msisdn.split('/').next().unwrap();
+                assert_eq!(r.desc, format!("job for {msisdn}"));
+            }
+        }
+        assert_eq!(leased, 26);
+        // Only the unleased pushes are due.
+        assert_eq!(lease_ids(s.as_ref(), t(1)).await.len(), 14 * 4);
     }
 
     pub async fn retry_comes_back_at_retry_time<H: Harness>(h: &H) {
@@ -805,7 +918,7 @@ pub mod cases {
         let mut dup = 0;
         for task in tasks {
             match task.await.unwrap() {
-                Ok(()) => ok += 1,
+                Ok(_) => ok += 1,
                 Err(StoreError::DuplicatePushId { .. }) => dup += 1,
                 Err(e) => panic!("unexpected {e}"),
             }
@@ -828,7 +941,8 @@ macro_rules! store_suite {
     ($harness:expr) => {
         store_suite!(@cases $harness;
             insert_and_status, duplicate_push_id, queue_limit, lease_order_by_priority_then_age,
-            deliver_after_not_leased_early, lease_expires_and_counts_attempts,
+            deliver_after_not_leased_early, lease_expires_and_counts_attempts, insert_leased,
+            insert_leased_ids_match_addresses,
             retry_comes_back_at_retry_time, submitted_unconfirmed_is_delivered,
             receipts_multi_segment_any_order, receipt_failure_after_success,
             receipt_outcomes_map_to_states, receipt_unmatched, record_final_once,
@@ -1259,12 +1373,67 @@ mod postgres {
             .unwrap();
         assert_eq!(b.lease_due(t(1), 10, t(31)).await.unwrap().len(), 1);
     }
+
+    /// A push stored leased (the fast path) is its instance's already: it wakes no other
+    /// instance into a lease query that would find nothing. A push stored unleased still does.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_push_stored_leased_wakes_nobody() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let a = h.open(100);
+        let b = Arc::new(h.open(100));
+        tokio::time::timeout(std::time::Duration::from_secs(5), b.store_wake())
+            .await
+            .expect("initial wake");
+        let mut waiter = {
+            let b = b.clone();
+            tokio::spawn(async move { b.store_wake().await })
+        };
+        let mut leased = push("leased", &["1", "2"], t(0));
+        leased.lease_until = Some(t(LEASE));
+        assert_eq!(a.insert_push(leased).await.unwrap().len(), 2);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(500), &mut waiter)
+                .await
+                .is_err(),
+            "a push stored leased woke the other instance"
+        );
+        a.insert_push(push("plain", &["1"], t(0))).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("the other instance was woken")
+            .unwrap();
+        assert_eq!(b.lease_due(t(1), 10, t(31)).await.unwrap().len(), 1);
+    }
 }
 
 mod sqlite {
     use super::*;
 
     store_suite!(SqliteHarness::new());
+
+    /// The process died between storing a push leased (the fast path) and submitting it: at
+    /// the next start the lease is released like any other, and the recipient is leased again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_push_stored_leased_comes_back_after_a_crash() {
+        let h = SqliteHarness::new();
+        let s = h.open(100);
+        let mut p = push("fast", &["1"], t(0));
+        p.lease_until = Some(t(100_000));
+        let jobs = s.insert_push(p).await.unwrap();
+        assert!(lease_ids(&s, t(1)).await.is_empty());
+        drop(s);
+        let s = h.open(100);
+        let again = s.lease_due(t(2), 10, t(32)).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].recipient_id, jobs[0].recipient_id);
+        assert_eq!(
+            (again[0].attempts, again[0].first_attempt_at),
+            (1, Some(t(0)))
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reopen_after_drop_keeps_commits_and_releases_leases() {

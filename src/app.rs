@@ -17,7 +17,7 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::config::StoreBackend;
-use crate::dispatch::{Dispatcher, Waker};
+use crate::dispatch::Dispatcher;
 use crate::metrics::Metrics;
 use crate::sim::{SimHandle, Simulator};
 use crate::smpp::pool::Pool;
@@ -78,7 +78,6 @@ impl Gateway {
         let pool = Pool::start(&cfg.smsc, &cfg.route, metrics.clone(), receipt_tx);
 
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let waker = Waker::default();
         let dispatcher = Dispatcher::new(
             store.clone(),
             pool.clone(),
@@ -86,10 +85,10 @@ impl Gateway {
             &cfg.smsc,
             cfg.store.lease,
             metrics.clone(),
-            &waker,
+            shutdown_rx.clone(),
         );
         let mut tasks = JoinSet::new();
-        tasks.spawn(dispatcher.clone().run(shutdown_rx.clone()));
+        tasks.spawn(dispatcher.clone().run());
         tasks.spawn(dispatcher.clone().run_receipts(receipt_rx));
         tasks.spawn(
             dispatcher
@@ -136,8 +135,13 @@ impl Gateway {
             .await
             .with_context(|| format!("pap.listen {}", cfg.pap.listen))?;
         let pap_addr = pap_listener.local_addr()?;
-        let state =
-            crate::http::PapState::new(&cfg, store.clone(), pool.clone(), metrics.clone(), waker);
+        let state = crate::http::PapState::new(
+            &cfg,
+            store.clone(),
+            pool.clone(),
+            metrics.clone(),
+            dispatcher.clone(),
+        );
         let reload_state = state.clone();
         let reload_pis = Box::new(move |pis| reload_state.reload_pis(pis));
         let stop = shutdown_rx.clone();

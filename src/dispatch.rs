@@ -5,12 +5,19 @@
 //! only through a recorded outcome; anything that breaks in between (a crash, a kill -9) leaves a
 //! lease that runs out, so the recipient is submitted again (at-least-once; see README).
 //!
+//! The fast path: when this instance has a free permit for every recipient of a new push and
+//! no queue is waiting, the PAP listener stores the push already leased to it ([`Dispatcher::reserve`],
+//! `NewPush::lease_until`) and hands the jobs over after the commit ([`Dispatcher::start_leased`]):
+//! no lease query, no wake. The lease is the same as the query's, so a crash between insert and
+//! submission leaves a lease that runs out, as above.
+//!
 //! Receipts from the pool are written to the store before they are acknowledged to the SMSC.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::config::{DispatchConfig, SmscConfig};
@@ -18,8 +25,13 @@ use crate::metrics::Metrics;
 use crate::pap::PapCode;
 use crate::smpp::pool::{OutboundMessage, Pool, Receipt, SubmitOutcome};
 use crate::sms::{self, Ports};
-use crate::store::{FinalEvent, Job, MessageState, PushStore, ReceiptMatch, ReceiptUpdate};
+use crate::store::{
+    FinalEvent, Job, MessageState, NewPush, PushStore, ReceiptMatch, ReceiptUpdate,
+};
 use crate::util::UtcTime;
+
+/// Recipients leased by one lease query at most.
+const LEASE_BATCH: usize = 256;
 
 /// Receipts being stored at once (see `run_receipts`): the receipt channel holds 1024, an SMPP
 /// window is tens; 256 lets a batching store fill its batches (`[store] batch_max` defaults
@@ -54,7 +66,7 @@ fn attempt_window(lease: Duration) -> Duration {
     (lease * 2 / 3).max(Duration::from_millis(500))
 }
 
-pub struct Dispatcher<S: PushStore> {
+pub struct Dispatcher<S> {
     store: Arc<S>,
     pool: Pool,
     cfg: DispatchConfig,
@@ -62,16 +74,62 @@ pub struct Dispatcher<S: PushStore> {
     retry_deadline: Duration,
     lease: Duration,
     metrics: Metrics,
-    wake: Arc<Notify>,
+    wake: Notify,
+    /// One permit per submission in flight (`cfg.concurrency`). The lease loop takes them
+    /// before its lease query and the PAP fast path before its insert, so every job leased
+    /// has its permit at once (a job waiting for one would spend its lease waiting).
+    permits: Arc<Semaphore>,
+    backlog: Backlog,
+    shutdown: watch::Receiver<bool>,
 }
 
-/// Something that can wake the dispatcher when a push was stored.
-#[derive(Clone, Default)]
-pub struct Waker(Arc<Notify>);
+/// Whether due recipients may be waiting in the store ahead of a new push: the fast path
+/// must not let a new push overtake them. `marks` counts what may have queued something (a push
+/// stored unleased, a lease query that came back full, a wake from another instance sharing
+/// the store); a lease query that came back short proves the queue empty as of the marks
+/// counted before it started. A push stored unleased marks AFTER its commit, so a lease query
+/// that started before the commit (and may have missed it) does not clear it.
+///
+/// Recipients that became due by time alone (a retry, a deliver-after) are seen at the next
+/// poll, as before; meanwhile a new push may go first when permits are free, which takes
+/// nothing from them (they find free permits too).
+struct Backlog {
+    marks: AtomicU64,
+    cleared: AtomicU64,
+}
 
-impl Waker {
-    pub fn wake(&self) {
-        self.0.notify_one();
+impl Backlog {
+    fn new() -> Self {
+        // Unknown until the first lease query: the store may hold a queue from before a restart.
+        Backlog {
+            marks: AtomicU64::new(1),
+            cleared: AtomicU64::new(0),
+        }
+    }
+    fn mark(&self) {
+        self.marks.fetch_add(1, Ordering::SeqCst);
+    }
+    fn marks(&self) -> u64 {
+        self.marks.load(Ordering::SeqCst)
+    }
+    fn cleared_as_of(&self, marks: u64) {
+        self.cleared.store(marks, Ordering::SeqCst);
+    }
+    fn empty(&self) -> bool {
+        self.marks.load(Ordering::SeqCst) == self.cleared.load(Ordering::SeqCst)
+    }
+}
+
+/// Permits reserved for a push to be stored leased (the fast path): one per recipient.
+pub struct Reservation {
+    permits: OwnedSemaphorePermit,
+    lease_until: UtcTime,
+}
+
+impl Reservation {
+    /// What the push's `lease_until` must be.
+    pub fn lease_until(&self) -> UtcTime {
+        self.lease_until
     }
 }
 
@@ -83,7 +141,7 @@ impl<S: PushStore> Dispatcher<S> {
         smscs: &[SmscConfig],
         lease: Duration,
         metrics: Metrics,
-        waker: &Waker,
+        shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
         let retry_deadline = smscs
             .iter()
@@ -93,66 +151,160 @@ impl<S: PushStore> Dispatcher<S> {
         Arc::new(Dispatcher {
             store,
             pool,
+            permits: Arc::new(Semaphore::new(cfg.concurrency)),
             cfg,
             retry_deadline,
             lease,
             metrics,
-            wake: waker.0.clone(),
+            wake: Notify::new(),
+            backlog: Backlog::new(),
+            shutdown,
         })
     }
 
-    /// Leases and submits due recipients until `shutdown` turns true; then waits for the
-    /// submissions in flight (their outcome is recorded) and returns.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let permits = Arc::new(Semaphore::new(self.cfg.concurrency));
+    /// A push was stored unleased: it may be due now.
+    pub fn queued(&self) {
+        self.backlog.mark();
+        self.wake.notify_one();
+    }
+
+    /// The fast path: permits for every recipient of `push`, when this instance may store it
+    /// already leased and submit it at once, without a lease query: the push is due now, no
+    /// queue is waiting ahead of it, every recipient gets a permit, and no shutdown began.
+    /// None: store it unleased and call [`Self::queued`].
+    pub fn reserve(&self, push: &NewPush) -> Option<Reservation> {
+        let n = u32::try_from(push.recipients.len()).ok()?;
+        if n == 0
+            || push.deliver_after.is_some_and(|t| t > push.received_at)
+            || !self.backlog.empty()
+        {
+            return None;
+        }
+        let permits = self.permits.clone().try_acquire_many_owned(n).ok()?;
+        // Checked after taking the permits: if no shutdown began by now, the shutdown drain
+        // (which waits for every permit) cannot have finished, so it waits for these jobs.
+        if *self.shutdown.borrow() {
+            return None;
+        }
+        Some(Reservation {
+            permits,
+            lease_until: push
+                .received_at
+                .plus_secs(self.lease.as_secs().max(1) as i64),
+        })
+    }
+
+    /// Submits the jobs of a push stored leased with `reservation`; unused permits go back.
+    pub fn start_leased(self: &Arc<Self>, jobs: Vec<Job>, mut reservation: Reservation) {
+        self.metrics
+            .dispatch_leased
+            .with_label_values(&["insert"])
+            .inc_by(jobs.len() as u64);
+        for job in jobs {
+            let Some(permit) = reservation.permits.split(1) else {
+                // More jobs than permits cannot happen (one per recipient); the lease runs out.
+                warn!(push_id = %job.push_id, "no permit for a job leased at insert; the lease will run out");
+                continue;
+            };
+            self.spawn(job, permit);
+        }
+    }
+
+    fn spawn(self: &Arc<Self>, job: Job, permit: OwnedSemaphorePermit) {
+        let me = self.clone();
+        let stop = self.shutdown.clone();
+        tokio::spawn(async move {
+            me.handle(job, stop).await;
+            drop(permit);
+        });
+    }
+
+    /// One lease query for as many due recipients as there are free permits (at most
+    /// [`LEASE_BATCH`]); starts each job leased and keeps `backlog` current. None: no permit
+    /// could be reserved (none free, or the fast path took some since they were counted).
+    async fn lease_once(self: &Arc<Self>) -> Option<usize> {
+        let free = self.permits.available_permits().min(LEASE_BATCH);
+        if free == 0 {
+            return None;
+        }
+        // Taken before the query (see `permits`).
+        let mut reserved = self
+            .permits
+            .clone()
+            .try_acquire_many_owned(free as u32)
+            .ok()?;
+        let now = UtcTime::now();
+        let until = now.plus_secs(self.lease.as_secs().max(1) as i64);
+        let marks = self.backlog.marks();
+        match self.store.lease_due(now, free, until).await {
+            Ok(jobs) => {
+                let leased = jobs.len();
+                self.metrics
+                    .dispatch_leased
+                    .with_label_values(&["query"])
+                    .inc_by(leased as u64);
+                if leased < free {
+                    self.backlog.cleared_as_of(marks);
+                } else {
+                    self.backlog.mark();
+                }
+                for job in jobs {
+                    // A store returns at most `free` rows; were it ever more, the extra job's
+                    // lease runs out and it is leased again, rather than the dispatcher dying.
+                    let Some(permit) = reserved.split(1) else {
+                        warn!(push_id = %job.push_id, "lease query returned more jobs than asked; the lease will run out");
+                        continue;
+                    };
+                    self.spawn(job, permit);
+                }
+                Some(leased)
+            }
+            Err(e) => {
+                self.backlog.mark();
+                warn!(error = %e, "leasing due pushes failed; retrying");
+                Some(0)
+            }
+        }
+    }
+
+    /// Leases and submits due recipients until shutdown; then waits for the submissions in
+    /// flight (their outcome is recorded) and returns.
+    pub async fn run(self: Arc<Self>) {
+        let mut shutdown = self.shutdown.clone();
+        let concurrency = u32::try_from(self.cfg.concurrency).unwrap_or(u32::MAX);
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let free = permits.available_permits();
-            let mut leased = 0;
-            if free > 0 {
-                let now = UtcTime::now();
-                let until = now.plus_secs(self.lease.as_secs().max(1) as i64);
-                match self.store.lease_due(now, free.min(256), until).await {
-                    Ok(jobs) => {
-                        leased = jobs.len();
-                        for job in jobs {
-                            let permit = permits
-                                .clone()
-                                .acquire_owned()
-                                .await
-                                .expect("semaphore never closed");
-                            let me = self.clone();
-                            let stop = shutdown.clone();
-                            tokio::spawn(async move {
-                                me.handle(job, stop).await;
-                                drop(permit);
-                            });
-                        }
-                    }
-                    Err(e) => warn!(error = %e, "leasing due pushes failed; retrying"),
-                }
-            }
-            if permits.available_permits() == 0 {
-                // Every slot is busy: look again as soon as one submission finishes.
+            let leased = match self.lease_once().await {
+                Some(n) => n,
+                // The fast path took permits between the count and the reservation: count again.
+                None if self.permits.available_permits() > 0 => continue,
+                None => 0,
+            };
+            if self.permits.available_permits() == 0 {
+                // Every slot is busy, so due recipients may be waiting: look again as soon as
+                // one submission finishes.
+                self.backlog.mark();
                 tokio::select! {
-                    p = permits.clone().acquire_owned() => drop(p),
+                    p = self.permits.clone().acquire_owned() => drop(p),
                     _ = shutdown.changed() => {}
                 }
             } else if leased == 0 {
                 // Nothing due: sleep until a push is stored (wake) or the poll interval.
                 tokio::select! {
                     _ = self.wake.notified() => {}
-                    // Another instance sharing the store made a recipient due (PostgreSQL NOTIFY).
-                    _ = self.store.store_wake() => {}
+                    // Another instance sharing the store made a recipient due (PostgreSQL
+                    // NOTIFY): it waits in the queue until leased.
+                    _ = self.store.store_wake() => self.backlog.mark(),
                     _ = tokio::time::sleep(self.cfg.poll) => {}
                     _ = shutdown.changed() => {}
                 }
             }
         }
-        // Let submissions in flight record their outcome.
-        let _ = permits.acquire_many(self.cfg.concurrency as u32).await;
+        // Let submissions in flight record their outcome (the fast path's too: they hold
+        // permits).
+        let _ = self.permits.acquire_many(concurrency).await;
         info!("dispatcher stopped");
     }
 
@@ -484,6 +636,142 @@ pub fn backoff(min: Duration, max: Duration, attempts: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{NewRecipient, Priority};
+
+    /// A dispatcher over a fresh embedded store with no SMSC: its jobs find no route and go
+    /// back after the attempt window of the lease (`lease_secs`), with a retry a minute later (a
+    /// store clock in whole seconds must not make them due again within a test).
+    /// `run` is not started.
+    fn dispatcher(
+        concurrency: usize,
+        lease_secs: u64,
+    ) -> (
+        Arc<Dispatcher<SqliteStore>>,
+        watch::Sender<bool>,
+        tempfile::TempDir,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Metrics::new();
+        let store = SqliteStore::open(dir.path(), 1000, 64, metrics.clone()).unwrap();
+        let (receipts, _) = mpsc::channel(1);
+        let pool = Pool::start(&[], &[], metrics.clone(), receipts);
+        let cfg = DispatchConfig {
+            concurrency,
+            retry_min: Duration::from_secs(60),
+            retry_max: Duration::from_secs(600),
+            ..DispatchConfig::default()
+        };
+        let (stop, shutdown) = watch::channel(false);
+        let d = Dispatcher::new(
+            Arc::new(store),
+            pool,
+            cfg,
+            &[],
+            Duration::from_secs(lease_secs),
+            metrics,
+            shutdown,
+        );
+        (d, stop, dir)
+    }
+
+    fn new_push(id: &str, recipients: usize) -> NewPush {
+        NewPush {
+            push_id: id.into(),
+            pi: "mmsc".into(),
+            pap_version: "2.0".into(),
+            received_at: UtcTime::now(),
+            deliver_after: None,
+            deliver_before: None,
+            priority: Priority::Medium,
+            confirmed: false,
+            notify_to: None,
+            wsp_pdu: vec![0x5a; 20],
+            recipients: (0..recipients)
+                .map(|i| NewRecipient {
+                    address: format!("WAPPUSH=+4917000{i}/TYPE=PLMN"),
+                    msisdn: format!("4917000{i}"),
+                })
+                .collect(),
+            lease_until: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_fast_path_needs_no_backlog_a_due_push_and_a_permit_per_recipient() {
+        let (d, stop, _dir) = dispatcher(4, 30);
+        let p = new_push("p", 2);
+        // Before the first lease query the store may hold a queue from before a restart.
+        assert!(d.reserve(&p).is_none());
+        assert_eq!(d.lease_once().await, Some(0));
+        let r = d.reserve(&p).expect("no backlog, permits free");
+        assert_eq!(d.permits.available_permits(), 2);
+        assert_eq!(r.lease_until(), p.received_at.plus_secs(30));
+        // An insert that fails drops the reservation: the permits go back.
+        drop(r);
+        assert_eq!(d.permits.available_permits(), 4);
+        // Not every recipient gets a permit: stored unleased.
+        assert!(d.reserve(&new_push("big", 5)).is_none());
+        assert!(d.reserve(&new_push("none", 0)).is_none());
+        // deliver-after in the future: not due, never leased at insert.
+        let mut later = new_push("later", 1);
+        later.deliver_after = Some(later.received_at.plus_secs(60));
+        assert!(d.reserve(&later).is_none());
+        // A push stored unleased is a backlog until a lease query comes back short.
+        d.queued();
+        assert!(d.reserve(&p).is_none());
+        assert_eq!(d.lease_once().await, Some(0));
+        assert!(d.reserve(&p).is_some());
+        // No fast path once shutdown began.
+        stop.send(true).unwrap();
+        assert!(d.reserve(&p).is_none());
+        assert_eq!(d.permits.available_permits(), 4);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lease_query_that_came_back_full_is_a_backlog() {
+        // A 1 s lease: the two jobs give their permits back after its attempt window.
+        let (d, _stop, _dir) = dispatcher(2, 1);
+        assert_eq!(d.lease_once().await, Some(0));
+        d.store.insert_push(new_push("queued", 3)).await.unwrap();
+        d.queued();
+        // Two of three leased: the third waits in the store.
+        assert_eq!(d.lease_once().await, Some(2));
+        let free = || d.permits.available_permits() == 2;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !free() {
+            assert!(
+                Instant::now() < deadline,
+                "the jobs never gave their permits back"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Permits are free again, yet a new push must not overtake the third recipient.
+        assert!(d.reserve(&new_push("new", 1)).is_none());
+        assert_eq!(d.lease_once().await, Some(1));
+        assert!(d.reserve(&new_push("new", 1)).is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_push_stored_leased_is_handed_over_not_leased_again() {
+        let (d, _stop, _dir) = dispatcher(4, 30);
+        assert_eq!(d.lease_once().await, Some(0));
+        let mut p = new_push("fast", 2);
+        let r = d.reserve(&p).unwrap();
+        p.lease_until = Some(r.lease_until());
+        let jobs = d.store.insert_push(p).await.unwrap();
+        assert_eq!(jobs.len(), 2);
+        d.start_leased(jobs, r);
+        assert_eq!(
+            d.permits.available_permits(),
+            2,
+            "the jobs hold the permits"
+        );
+        // The lease query does not see them.
+        assert_eq!(d.lease_once().await, Some(0));
+        let leased = |how: &str| d.metrics.dispatch_leased.with_label_values(&[how]).get();
+        assert_eq!((leased("insert"), leased("query")), (2, 0));
+    }
 
     #[test]
     fn an_attempt_ends_inside_its_lease() {

@@ -63,6 +63,12 @@ pub const CATALOGUE: &[(&str, Kind, &[&str], &str)] = &[
         "Push recipients that reached a final PAP message-state.",
     ),
     (
+        "ppgd_dispatch_leased_total",
+        Kind::Counter,
+        &["how"],
+        "Push recipients leased for submission: how=insert stored already leased (the fast path), how=query by the lease query.",
+    ),
+    (
         "ppgd_queue_depth",
         Kind::Gauge,
         &[],
@@ -251,6 +257,7 @@ pub struct Metrics {
     pub http_rejections: IntCounterVec,
     pub pushes_accepted: IntCounter,
     pub pushes_finished: IntCounterVec,
+    pub dispatch_leased: IntCounterVec,
     pub queue_depth: IntGauge,
     pub queue_oldest_age: IntGauge,
     pub push_submit_latency: Histogram,
@@ -322,6 +329,7 @@ impl Metrics {
                 IntCounter::new(n, help)
             }),
             pushes_finished: reg!(counter_vec("ppgd_pushes_finished_total")),
+            dispatch_leased: reg!(counter_vec("ppgd_dispatch_leased_total")),
             queue_depth: reg!({
                 let (n, _, help) = entry("ppgd_queue_depth");
                 IntGauge::new(n, help)
@@ -368,6 +376,10 @@ impl Metrics {
             IntGaugeVec::new(Opts::new(n, help), labels)
         });
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        // Both ways exist from the start, so the ratio can be read before the first push.
+        for how in ["insert", "query"] {
+            m.dispatch_leased.with_label_values(&[how]);
+        }
         registry
             .register(Box::new(ProcessCollector::new()))
             .expect("process metrics registered once");

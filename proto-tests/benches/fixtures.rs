@@ -27,5 +27,6 @@ pub fn new_push(now: UtcTime) -> NewPush {
             address: format!("WAPPUSH=+4917{n:08}/TYPE=PLMN@ppg.example"),
             msisdn: format!("4917{n:08}"),
         }],
+        lease_until: None,
     }
 }

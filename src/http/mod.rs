@@ -29,7 +29,7 @@ use tracing::{info, warn};
 
 use crate::compile::{CompileOptions, Content};
 use crate::config::{Config, PiConfig, TlsServerConfig};
-use crate::dispatch::{Waker, observe_final};
+use crate::dispatch::{Dispatcher, observe_final};
 use crate::metrics::Metrics;
 use crate::pap::{
     Address, AddressType, BadMessageResponse, CancelMessage, CancelResponse, CancelResult,
@@ -60,7 +60,8 @@ struct Inner<S> {
     store: Arc<S>,
     pool: Pool,
     metrics: Metrics,
-    waker: Waker,
+    /// Wakes for pushes stored unleased; takes the pushes stored leased (the fast path).
+    dispatcher: Arc<Dispatcher<S>>,
     /// Replaced whole on SIGHUP.
     pis: RwLock<Arc<Vec<PiConfig>>>,
     limiters: Mutex<HashMap<String, RateLimiter>>,
@@ -73,7 +74,13 @@ struct Inner<S> {
 }
 
 impl<S: PushStore> PapState<S> {
-    pub fn new(cfg: &Config, store: Arc<S>, pool: Pool, metrics: Metrics, waker: Waker) -> Self {
+    pub fn new(
+        cfg: &Config,
+        store: Arc<S>,
+        pool: Pool,
+        metrics: Metrics,
+        dispatcher: Arc<Dispatcher<S>>,
+    ) -> Self {
         let scheme = if cfg.pap.tls.is_some() {
             "https"
         } else {
@@ -84,7 +91,7 @@ impl<S: PushStore> PapState<S> {
                 store,
                 pool,
                 metrics,
-                waker,
+                dispatcher,
                 pis: RwLock::new(Arc::new(cfg.pap.pi.clone())),
                 limiters: Mutex::new(HashMap::new()),
                 path: cfg.pap.path.clone(),
@@ -485,7 +492,7 @@ async fn push<S: PushStore>(
     }
 
     let count = recipients.len();
-    let new = NewPush {
+    let mut new = NewPush {
         push_id: push_id.to_string(),
         pi: pi.name.clone(),
         pap_version: version.as_str().to_string(),
@@ -500,12 +507,22 @@ async fn push<S: PushStore>(
         notify_to: msg.ppg_notify_requested_to.clone(),
         wsp_pdu: compiled.wsp_pdu,
         recipients,
+        lease_until: None,
     };
-    if let Err(e) = inner.store.insert_push(new).await {
-        return refuse(Rejection::from(e));
-    }
+    // The fast path: when the dispatcher can take every recipient now, the push is stored
+    // leased to it and handed over after the commit, with no lease query. The permits are
+    // held from here; an insert that fails drops them.
+    let reservation = inner.dispatcher.reserve(&new);
+    new.lease_until = reservation.as_ref().map(|r| r.lease_until());
+    let jobs = match inner.store.insert_push(new).await {
+        Ok(jobs) => jobs,
+        Err(e) => return refuse(Rejection::from(e)),
+    };
     inner.metrics.pushes_accepted.inc_by(count as u64);
-    inner.waker.wake();
+    match reservation {
+        Some(r) => inner.dispatcher.start_leased(jobs, r),
+        None => inner.dispatcher.queued(),
+    }
     info!(push_id = %push_id, pi = %pi.name, recipients = count, content = %compiled.delivered_type, "push accepted");
     Reply {
         version,

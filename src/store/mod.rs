@@ -92,6 +92,36 @@ pub struct NewPush {
     /// The compiled WSP Push PDU (content type, headers, body), without the TID octet.
     pub wsp_pdu: Vec<u8>,
     pub recipients: Vec<NewRecipient>,
+    /// Some: the push is stored already leased to this instance until then (the dispatcher's
+    /// fast path): each recipient as `lease_due` would have left it (attempts 1, first attempt
+    /// at `received_at`), so no lease query has to find it, and `insert_push` returns its jobs.
+    /// Only for a push due at once (no `deliver_after` in the future).
+    pub lease_until: Option<UtcTime>,
+}
+
+impl NewPush {
+    /// The jobs of a push stored leased, given its recipient ids in the order of `recipients`:
+    /// what `lease_due` would have returned for them (no attempt before this one).
+    fn leased_jobs(self, ids: &[i64]) -> Vec<Job> {
+        debug_assert_eq!(ids.len(), self.recipients.len());
+        self.recipients
+            .into_iter()
+            .zip(ids)
+            .map(|(r, &recipient_id)| Job {
+                recipient_id,
+                push_id: self.push_id.clone(),
+                address: r.address,
+                msisdn: r.msisdn,
+                received_at: self.received_at,
+                deliver_before: self.deliver_before,
+                priority: self.priority,
+                confirmed: self.confirmed,
+                wsp_pdu: self.wsp_pdu.clone(),
+                attempts: 0,
+                first_attempt_at: None,
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,7 +287,12 @@ pub struct QueueStats {
 pub trait PushStore: Send + Sync + 'static {
     /// Stores a push with its recipients (state pending), synced. Refuses a push-id still
     /// remembered (retention) and a push that would take the queue past `queue_limit`.
-    fn insert_push(&self, push: NewPush) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// With `push.lease_until` set the recipients are stored leased and their jobs returned, in
+    /// the order of `push.recipients`; otherwise the Vec is empty.
+    fn insert_push(
+        &self,
+        push: NewPush,
+    ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
 
     /// Leases up to `limit` due recipients: pending, not submitted, not leased (or lease run
     /// out), `deliver_after` and next attempt time reached; ordered by priority then age.
@@ -380,7 +415,7 @@ macro_rules! delegate {
 }
 
 impl PushStore for AnyStore {
-    async fn insert_push(&self, push: NewPush) -> Result<(), StoreError> {
+    async fn insert_push(&self, push: NewPush) -> Result<Vec<Job>, StoreError> {
         delegate!(self, s => s.insert_push(push))
     }
     async fn lease_due(

@@ -112,7 +112,7 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 /// One `insert_push` waiting for the writer.
 struct InsertCall {
     push: NewPush,
-    answer: oneshot::Sender<Result<(), StoreError>>,
+    answer: oneshot::Sender<Result<Vec<Job>, StoreError>>,
 }
 
 /// Recipients not final as last counted, and this instance's changes since.
@@ -484,9 +484,9 @@ async fn writer_loop(
         match insert_batch(&client, &accepted).await {
             Ok(inserted) => {
                 let mut refused = 0u64;
-                for (c, ok) in accepted.into_iter().zip(inserted) {
-                    if ok {
-                        let _ = c.answer.send(Ok(()));
+                for (c, stored) in accepted.into_iter().zip(inserted) {
+                    if let Some(ids) = stored {
+                        let _ = c.answer.send(Ok(leased_jobs(c.push, &ids)));
                     } else {
                         refused += c.push.recipients.len() as u64;
                         let push_id = c.push.push_id.clone();
@@ -521,12 +521,27 @@ async fn writer_loop(
     }
 }
 
-/// Stores a batch in one transaction; for each push, true when stored, false when its push-id
-/// is taken (the UNIQUE constraint said so).
+/// The jobs of a push stored leased (`ids` from [`insert_batch`]); none for a push not leased.
+fn leased_jobs(push: NewPush, ids: &[i64]) -> Vec<Job> {
+    if push.lease_until.is_none() {
+        return Vec::new();
+    }
+    if ids.len() != push.recipients.len() {
+        // Cannot happen (every recipient of a stored push is stored with it); if it did, the
+        // leases run out and the recipients are leased again: late, not lost.
+        tracing::error!(push_id = %push.push_id, "leased at insert but the recipient ids did not come back; the lease will run out");
+        return Vec::new();
+    }
+    push.leased_jobs(ids)
+}
+
+/// Stores a batch in one transaction; for each push, None when its push-id is taken (the UNIQUE
+/// constraint said so), else the ids of its recipients stored leased, in the order of
+/// `recipients` (empty when the push was not leased).
 async fn insert_batch(
     client: &deadpool_postgres::Client,
     calls: &[InsertCall],
-) -> Result<Vec<bool>, StoreError> {
+) -> Result<Vec<Option<Vec<i64>>>, StoreError> {
     let mut push_id = Vec::with_capacity(calls.len());
     let mut pi = Vec::with_capacity(calls.len());
     let mut pap_version = Vec::with_capacity(calls.len());
@@ -558,11 +573,13 @@ async fn insert_batch(
     let mut r_push_id = Vec::new();
     let mut r_address = Vec::new();
     let mut r_msisdn = Vec::new();
+    let mut r_lease_until = Vec::new();
     for c in calls {
         for r in &c.push.recipients {
             r_push_id.push(c.push.push_id.as_str());
             r_address.push(r.address.as_str());
             r_msisdn.push(r.msisdn.as_str());
+            r_lease_until.push(c.push.lease_until.map(|t| t.0));
         }
     }
     // ONE statement, so one round trip and one implicit transaction: its commit (the WAL flush,
@@ -589,17 +606,36 @@ async fn insert_batch(
                 &r_msisdn,
                 &PENDING_CODE,
                 &CHANNEL,
+                &r_lease_until,
             ],
         )
         .await?;
-    let mut stored: std::collections::HashSet<String> =
-        std::collections::HashSet::with_capacity(rows.len());
+    // push-id → the (address, id) of its recipients stored leased, ids ascending.
+    let mut stored: std::collections::HashMap<String, Vec<(String, i64)>> =
+        std::collections::HashMap::with_capacity(rows.len());
     for r in &rows {
-        stored.insert(r.try_get(0)?);
+        let ids: Option<Vec<i64>> = r.try_get(2)?;
+        let addresses: Option<Vec<String>> = r.try_get(3)?;
+        let leased = addresses.unwrap_or_default().into_iter();
+        stored.insert(r.try_get(0)?, leased.zip(ids.unwrap_or_default()).collect());
     }
     Ok(calls
         .iter()
-        .map(|c| stored.contains(&c.push.push_id))
+        .map(|c| {
+            let mut leased = stored.remove(&c.push.push_id)?;
+            // Matched by address, not by the order rows came back in; a push naming one address
+            // twice gets its ids in ascending order (either way the same msisdn).
+            let ids = c
+                .push
+                .recipients
+                .iter()
+                .filter_map(|r| {
+                    let i = leased.iter().position(|(a, _)| *a == r.address)?;
+                    Some(leased.remove(i).1)
+                })
+                .collect();
+            Some(ids)
+        })
         .collect())
 }
 
@@ -608,7 +644,9 @@ async fn insert_batch(
 /// stored (delivered to the listeners at commit). The NOTIFY sits in a CTE read by a scalar
 /// subquery because a plain SELECT CTE that nothing reads is never run. `ORDER BY t.k`: recipient
 /// ids follow the order of the addresses in the push (statusquery lists them by id), whatever
-/// join the planner picks.
+/// join the planner picks. A push leased at insert (`$17` per recipient) is this instance's
+/// already: it wakes nobody (no NOTIFY unless a recipient was stored unleased), and its leased
+/// recipients come back as (id, address) arrays, to be matched by address.
 const INSERT_SQL: &str = "WITH p AS (
          INSERT INTO push (push_id, pi, pap_version, received_at, deliver_after,
              deliver_before, priority, confirmed, notify_to, wsp_pdu, final_at)
@@ -619,15 +657,24 @@ const INSERT_SQL: &str = "WITH p AS (
          RETURNING push_id, id, received_at, deliver_after, priority),
      r AS (
          INSERT INTO recipient (push, address, msisdn, state, code, description,
-             updated_at, next_attempt_at, priority, received_at)
+             updated_at, next_attempt_at, priority, received_at, leased_until, attempts,
+             first_attempt_at)
          SELECT p.id, t.a, t.m, 'pending', $15, 'accepted for processing', p.received_at,
-             COALESCE(p.deliver_after, p.received_at), p.priority, p.received_at
-         FROM unnest($12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS t(pid, a, m, k)
+             COALESCE(p.deliver_after, p.received_at), p.priority, p.received_at, t.lu,
+             CASE WHEN t.lu IS NULL THEN 0 ELSE 1 END,
+             CASE WHEN t.lu IS NULL THEN NULL ELSE p.received_at END
+         FROM unnest($12::text[], $13::text[], $14::text[], $17::bigint[])
+             WITH ORDINALITY AS t(pid, a, m, lu, k)
          JOIN p ON p.push_id = t.pid
          ORDER BY t.k
-         RETURNING 1),
-     n AS (SELECT pg_notify($16, '') FROM (SELECT 1 FROM r LIMIT 1) AS any_recipient)
-     SELECT push_id, (SELECT COUNT(*) FROM n) FROM p";
+         RETURNING id, push, address, leased_until IS NOT NULL AS leased),
+     n AS (SELECT pg_notify($16, '')
+           FROM (SELECT 1 FROM r WHERE NOT r.leased LIMIT 1) AS any_unleased),
+     l AS (SELECT push, array_agg(id ORDER BY id) AS ids,
+               array_agg(address ORDER BY id) AS addresses
+           FROM r WHERE r.leased GROUP BY push)
+     SELECT p.push_id, (SELECT COUNT(*) FROM n), l.ids, l.addresses
+     FROM p LEFT JOIN l ON l.push = p.id";
 
 /// The lease: the head of the queue (recipient_due, in queue order), locked and skipped when
 /// another transaction holds it, leased until `$2`.
@@ -718,7 +765,7 @@ async fn finish_many<C: GenericClient>(
 }
 
 impl PushStore for PgStore {
-    async fn insert_push(&self, push: NewPush) -> Result<(), StoreError> {
+    async fn insert_push(&self, push: NewPush) -> Result<Vec<Job>, StoreError> {
         let (answer, wait) = oneshot::channel();
         let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
         tx.send(InsertCall { push, answer })

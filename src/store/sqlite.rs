@@ -442,7 +442,7 @@ impl Writer {
         }
     }
 
-    fn insert_push(&mut self, p: NewPush) -> Result<(), StoreError> {
+    fn insert_push(&mut self, p: NewPush) -> Result<Vec<Job>, StoreError> {
         let n = p.recipients.len() as u64;
         if self.depth.saturating_add(n) > self.queue_limit {
             return Err(StoreError::QueueFull {
@@ -480,11 +480,22 @@ impl Writer {
         }
         let push_row = self.conn.last_insert_rowid();
         let first_due = p.deliver_after.unwrap_or(p.received_at).0;
+        // Leased at insert: what lease_due would have written (one attempt, started now).
+        let (leased_until, attempts, first_attempt_at) = match p.lease_until {
+            Some(until) => (Some(until.0), 1, Some(p.received_at.0)),
+            None => (None, 0, None),
+        };
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO recipient (push, address, msisdn, state, code, description, updated_at,
-                 next_attempt_at, priority, received_at)
-             VALUES (?1, ?2, ?3, 'pending', ?4, 'accepted for processing', ?5, ?6, ?7, ?5)",
+                 next_attempt_at, priority, received_at, leased_until, attempts, first_attempt_at)
+             VALUES (?1, ?2, ?3, 'pending', ?4, 'accepted for processing', ?5, ?6, ?7, ?5,
+                 ?8, ?9, ?10)",
         )?;
+        let mut ids = Vec::with_capacity(if leased_until.is_some() {
+            p.recipients.len()
+        } else {
+            0
+        });
         for r in &p.recipients {
             stmt.execute(params![
                 push_row,
@@ -494,11 +505,21 @@ impl Writer {
                 p.received_at.0,
                 first_due,
                 p.priority as i64,
+                leased_until,
+                attempts,
+                first_attempt_at,
             ])?;
+            if leased_until.is_some() {
+                ids.push(self.conn.last_insert_rowid());
+            }
         }
         drop(stmt);
         self.depth += n;
-        Ok(())
+        Ok(if leased_until.is_some() {
+            p.leased_jobs(&ids)
+        } else {
+            Vec::new()
+        })
     }
 
     fn lease_due(
@@ -1017,7 +1038,7 @@ fn read_oldest_unsubmitted(conn: &Connection) -> Result<Option<UtcTime>, StoreEr
 }
 
 impl PushStore for SqliteStore {
-    async fn insert_push(&self, push: NewPush) -> Result<(), StoreError> {
+    async fn insert_push(&self, push: NewPush) -> Result<Vec<Job>, StoreError> {
         self.write(move |w| w.insert_push(push)).await
     }
 
