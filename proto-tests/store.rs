@@ -1257,6 +1257,75 @@ mod postgres {
         assert!(bad.is_empty(), "scans that read whole tables: {bad:#?}");
     }
 
+    /// A database written by migration 4 opens at the newest version, and what it held keeps
+    /// working: a pending push with a deliver-before time still expires (its recipients get the
+    /// time copied by migration 5), a final one is still forgotten by the cleanup.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_4_database_upgrades_with_its_queue() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let url = h.url.as_deref().unwrap();
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(
+                "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .await
+            .unwrap();
+        for (v, ddl) in ppgd::store::postgres::schema::MIGRATIONS
+            .iter()
+            .filter(|(v, _)| *v <= 4)
+        {
+            client.batch_execute(ddl).await.unwrap();
+            client
+                .execute("INSERT INTO schema_version VALUES ($1, 0)", &[v])
+                .await
+                .unwrap();
+        }
+        client
+            .batch_execute(&format!(
+                "INSERT INTO push (push_id, pi, pap_version, received_at, deliver_before,
+                     priority, confirmed, wsp_pdu, final_at)
+                 VALUES ('old-pending', 'mmsc', '2.0', {t0}, {t5}, 1, FALSE, decode('00', 'hex'), NULL),
+                        ('old-final', 'mmsc', '2.0', {t0}, NULL, 1, FALSE, decode('00', 'hex'), {t1});
+                 INSERT INTO recipient (push, address, msisdn, state, code, description,
+                     updated_at, next_attempt_at, priority, received_at)
+                 SELECT id, '+491700000001', '491700000001',
+                     CASE WHEN final_at IS NULL THEN 'pending' ELSE 'delivered' END,
+                     1001, 'x', {t0}, {t0}, 1, {t0}
+                 FROM push;",
+                t0 = t(0).0,
+                t1 = t(1).0,
+                t5 = t(5).0
+            ))
+            .await
+            .unwrap();
+        let s = h.open(100);
+        let version: i64 = client
+            .query_one("SELECT MAX(version) FROM schema_version", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            version,
+            ppgd::store::postgres::schema::MIGRATIONS.last().unwrap().0
+        );
+        assert!(s.expire_due(t(4), t(-100)).await.unwrap().is_empty());
+        let expired = s.expire_due(t(6), t(-100)).await.unwrap();
+        assert_eq!(expired.len(), 1);
+        assert_eq!(
+            (expired[0].push_id.as_str(), expired[0].state),
+            ("old-pending", MessageState::Expired)
+        );
+        assert_eq!(s.cleanup(t(2)).await.unwrap(), 1, "old-final forgotten");
+        assert!(s.status("old-final", &[]).await.unwrap().is_none());
+    }
+
     /// Cleanup removes a forgotten push's recipients and segments with it (migration 4 dropped
     /// the foreign keys whose ON DELETE CASCADE did it), and leaves other pushes' rows alone.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

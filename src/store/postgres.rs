@@ -151,6 +151,8 @@ pub const HOT_STATEMENTS: &[(&str, &str)] = &[
     ("outstanding", outcome::OUTSTANDING_SQL),
     ("notification_retry", outcome::NOTIFICATION_RETRY_SQL),
     ("notification_done", outcome::NOTIFICATION_DONE_SQL),
+    ("expire", EXPIRE_SQL),
+    ("receipt_timeout", RECEIPT_TIMEOUT_SQL),
 ];
 
 /// Gives the planner back every plan for the rest of a transaction (a table-wide job on a pool
@@ -370,7 +372,10 @@ async fn listen_loop(
 async fn count_pending(client: &tokio_postgres::Client) -> Result<u64, StoreError> {
     let n: i64 = client
         .query_one(
-            "SELECT COUNT(*) FROM recipient WHERE state = 'pending'",
+            // Pending = due or waiting (not submitted / submitted): each count reads its own
+            // partial queue index (recipient_due, recipient_receipt_wait).
+            "SELECT (SELECT COUNT(*) FROM recipient WHERE state = 'pending' AND submitted = FALSE)
+                  + (SELECT COUNT(*) FROM recipient WHERE state = 'pending' AND submitted = TRUE)",
             &[],
         )
         .await?
@@ -654,13 +659,14 @@ const INSERT_SQL: &str = "WITH p AS (
              $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[], $9::text[],
              $10::bytea[], $11::bigint[])
          ON CONFLICT (push_id) DO NOTHING
-         RETURNING push_id, id, received_at, deliver_after, priority),
+         RETURNING push_id, id, received_at, deliver_after, deliver_before, priority),
      r AS (
          INSERT INTO recipient (push, address, msisdn, state, code, description,
-             updated_at, next_attempt_at, priority, received_at, leased_until, attempts,
-             first_attempt_at)
+             updated_at, next_attempt_at, priority, received_at, deliver_before, leased_until,
+             attempts, first_attempt_at)
          SELECT p.id, t.a, t.m, 'pending', $15, 'accepted for processing', p.received_at,
-             COALESCE(p.deliver_after, p.received_at), p.priority, p.received_at, t.lu,
+             COALESCE(p.deliver_after, p.received_at), p.priority, p.received_at,
+             p.deliver_before, t.lu,
              CASE WHEN t.lu IS NULL THEN 0 ELSE 1 END,
              CASE WHEN t.lu IS NULL THEN NULL ELSE p.received_at END
          FROM unnest($12::text[], $13::text[], $14::text[], $17::bigint[])
@@ -690,6 +696,21 @@ const LEASE_SQL: &str = "UPDATE recipient r SET leased_until = $2, attempts = r.
          FOR UPDATE SKIP LOCKED)
      RETURNING r.id, p.push_id, r.address, r.msisdn, r.received_at, p.deliver_before,
          r.priority, p.confirmed, p.wsp_pdu, r.attempts, r.first_attempt_at";
+
+/// Recipients whose deliver-before time passed before they were submitted (the partial index
+/// recipient_deliver_before), except those under a live lease.
+const EXPIRE_SQL: &str = "SELECT id FROM recipient
+     WHERE deliver_before IS NOT NULL AND deliver_before < $1
+       AND state = 'pending' AND submitted = FALSE
+       AND (leased_until IS NULL OR leased_until <= $1)
+     ORDER BY id
+     FOR UPDATE SKIP LOCKED";
+
+/// Confirmed recipients submitted before `$1` still without their receipt (recipient_receipt_wait).
+const RECEIPT_TIMEOUT_SQL: &str = "SELECT id FROM recipient
+     WHERE state = 'pending' AND submitted = TRUE AND updated_at < $1
+     ORDER BY id
+     FOR UPDATE SKIP LOCKED";
 
 fn priority_from(v: i64) -> Priority {
     match v {
@@ -882,29 +903,14 @@ impl PushStore for PgStore {
         // Locked, and skipped when another transaction (a lease in progress) holds them: a
         // recipient under a live lease of any instance is not expired under it.
         let expired: Vec<i64> = tx
-            .query(
-                "SELECT r.id FROM push p JOIN recipient r ON r.push = p.id
-                 WHERE p.deliver_before IS NOT NULL AND p.final_at IS NULL
-                   AND p.deliver_before < $1
-                   AND r.state = 'pending' AND r.submitted = FALSE
-                   AND (r.leased_until IS NULL OR r.leased_until <= $1)
-                 ORDER BY r.id
-                 FOR UPDATE OF r SKIP LOCKED",
-                &[&now.0],
-            )
+            .query(EXPIRE_SQL, &[&now.0])
             .await?
             .iter()
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()?;
         // Only confirmed recipients wait after submission; the wait counts from the submission.
         let timed_out: Vec<i64> = tx
-            .query(
-                "SELECT id FROM recipient
-                 WHERE state = 'pending' AND submitted = TRUE AND updated_at < $1
-                 ORDER BY id
-                 FOR UPDATE SKIP LOCKED",
-                &[&receipt_deadline.0],
-            )
+            .query(RECEIPT_TIMEOUT_SQL, &[&receipt_deadline.0])
             .await?
             .iter()
             .map(|r| r.try_get(0))
@@ -1162,13 +1168,17 @@ impl PushStore for PgStore {
             &[],
         )
         .await?;
-        // The recipients and segments of the pushes forgotten go in the same statement (no
+        // `received_at < $1` (a push is final after it was received) lets push_received_at find
+        // the old pushes; final_at has no index (migration 5). The recipients and segments of
+        // the pushes forgotten go in the same statement (no
         // foreign keys since migration 4: children are only ever written in the statement that
         // writes or reads their parent, see schema.rs).
         let forgotten: i64 = tx
             .query_one(
                 "WITH gone AS (
-                     DELETE FROM push WHERE final_at IS NOT NULL AND final_at < $1 RETURNING id),
+                     DELETE FROM push
+                     WHERE received_at < $1 AND final_at IS NOT NULL AND final_at < $1
+                     RETURNING id),
                  r AS (
                      DELETE FROM recipient WHERE push IN (SELECT id FROM gone) RETURNING id),
                  s AS (

@@ -306,17 +306,19 @@ fn simple<'a>(c: &'a Client, sql: &'static str) -> Step<'a> {
     step(async move { c.batch_execute(sql).await.map(|()| Vec::new()) })
 }
 
-/// Statement texts; prepared once per connection (`prepare_cached`).
 /// The state a recipient must be in for a submission, retry or final transition to apply to it,
-/// passed as a parameter, never written in the statement: a literal `r.state = 'pending'` would
-/// let the planner read `recipient` through the partial index `recipient_pending_push` (whose
-/// predicate it implies) from end to end, joining the batch's ids as a filter. Statistics taken
-/// in steady state (a few pending recipients among millions) make that scan look cheapest, and it
-/// is: until an SMSC outage leaves 10^5 pushes pending and every batch reads all of them. A
-/// parameter cannot prove the predicate in a generic plan (the pool's sessions plan generically,
-/// see `pool_for`), so the only way to the recipients is one recipient_pkey probe per id.
-/// `generic_plans_probe_keys` (proto-tests/store.rs) checks the plans.
+/// passed as a parameter, never written in the statement: a literal `r.state = 'pending'` lets
+/// the planner read `recipient` from end to end through any partial index whose predicate it
+/// implies (`recipient_pending_push` until migration 5), joining the batch's ids as a filter.
+/// Statistics taken in steady state (a few pending recipients among millions) make that scan look
+/// cheapest, and it is: until an SMSC outage leaves 10^5 pushes pending and every batch reads all
+/// of them. A parameter cannot prove a predicate in a generic plan (the pool's sessions plan
+/// generically, see `pool_for`), so the only way to the recipients is one recipient_pkey probe
+/// per id, whatever index is added later. `generic_plans_probe_keys` (proto-tests/store.rs)
+/// checks the plans.
 const PENDING: &str = "pending";
+
+// Statement texts; prepared once per connection (`prepare_cached`).
 
 pub(super) const SUBMITTED_SQL: &str = "WITH u AS (
          UPDATE recipient r SET submitted = TRUE, smsc = t.smsc, leased_until = NULL,

@@ -15,7 +15,7 @@ use crate::store::StoreError;
 use crate::util::UtcTime;
 
 /// (version, DDL). Applied in order; `schema_version` records each one applied.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 /// The advisory lock key that serialises migrations (an arbitrary constant: "ppgd" in ASCII).
 pub const MIGRATION_LOCK: i64 = 0x7070_6764;
@@ -140,6 +140,31 @@ ALTER TABLE push SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_thre
 const V4: &str = r#"
 ALTER TABLE recipient DROP CONSTRAINT IF EXISTS recipient_push_fkey;
 ALTER TABLE segment DROP CONSTRAINT IF EXISTS segment_recipient_fkey;
+"#;
+
+/// V5: fewer index entries per push, and a push's final update that is HOT.
+/// - No `recipient_pending_push`. It was added (V2) because plans made on cold statistics
+///   answered "is any recipient of this push still pending?" with a BitmapAnd over the whole
+///   queue; the pool's sessions now plan with bitmap scans off and every hot plan is checked to
+///   probe keys (`generic_plans_probe_keys`), so `recipient_push` (a push's few recipients,
+///   state filtered) answers it. The queue count reads the two partial queue indexes instead.
+/// - No index mentions `push.final_at` any more, so marking a push final is a heap-only (HOT)
+///   update: one WAL record instead of a new entry in each of push's indexes. Retention (the
+///   cleanup) finds old pushes by `received_at` (a push is final after it was received), and the
+///   deliver-before expiry reads a partial index of the recipients not submitted yet, which carry
+///   their push's deliver_before (copied at insert, as priority and received_at are).
+const V5: &str = r#"
+DROP INDEX IF EXISTS recipient_pending_push;
+ALTER TABLE recipient ADD COLUMN deliver_before BIGINT;
+UPDATE recipient r SET deliver_before = p.deliver_before
+    FROM push p
+    WHERE p.id = r.push AND p.deliver_before IS NOT NULL AND r.state = 'pending';
+CREATE INDEX recipient_deliver_before ON recipient (deliver_before)
+    WHERE state = 'pending' AND submitted = FALSE AND deliver_before IS NOT NULL;
+DROP INDEX IF EXISTS push_deliver_before;
+DROP INDEX IF EXISTS push_final_at;
+CREATE INDEX push_received_at ON push (received_at);
+ALTER TABLE push SET (fillfactor = 85);
 "#;
 
 /// Applies every migration newer than the database's version, under the advisory lock. Refuses
