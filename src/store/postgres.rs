@@ -87,10 +87,15 @@ pub const DEPTH_CACHE: Duration = Duration::from_millis(100);
 pub const DEPTH_CACHE_FAR: Duration = Duration::from_secs(1);
 /// Connections in the pool (the writers take theirs from it; the listener has its own).
 const POOL_SIZE: usize = 32;
-/// Insert writer tasks: while one batch commits, the next is sent by another.
-const WRITERS: usize = 3;
+/// Insert writer tasks: while one batch commits, the next is sent by another. Two, not three:
+/// fewer writers make larger batches (fewer statements and commits per push); scenario 1 with the
+/// server on the same two cores, alternating builds: 2+2 writers 9.6-9.9k accepted/s and 159-182
+/// ticks of server CPU per 20k pushes, 3+3 writers 7.8-9.0k/s and 189 ticks. One of each used
+/// less server CPU still but let throughput swing (6.6-10.5k/s): a batch waits for the previous
+/// commit.
+const WRITERS: usize = 2;
 /// Outcome writer tasks (record_*, notifications), sharing their own channel likewise.
-const OUTCOME_WRITERS: usize = 3;
+const OUTCOME_WRITERS: usize = 2;
 /// PAP code of a recipient still pending (WAP-247 §9.13: 1001 accepted for processing).
 const PENDING_CODE: i64 = 1001;
 
