@@ -1111,66 +1111,6 @@ mod postgres {
         );
     }
 
-    /// A push left not final by two concurrent final transitions (each saw the other's recipient
-    /// still pending) is marked final by cleanup, at its last recipient's time, then forgotten.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn cleanup_marks_final_a_push_the_race_left_open() {
-        let h = PgHarness::new();
-        if !h.available() {
-            return;
-        }
-        let s = h.open(100);
-        s.insert_push(push("race", &["1", "2"], t(0)))
-            .await
-            .unwrap();
-        s.insert_push(push("open", &["3"], t(0))).await.unwrap();
-        let jobs = s.lease_due(t(1), 10, t(31)).await.unwrap();
-        for (j, at) in jobs.iter().filter(|j| j.push_id == "race").zip([5, 7]) {
-            s.record_final(
-                j.recipient_id,
-                MessageState::Undeliverable,
-                4000,
-                "x",
-                t(at),
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        }
-        // What the race leaves behind.
-        let (client, conn) =
-            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-        tokio::spawn(conn);
-        client
-            .execute(
-                "UPDATE push SET final_at = NULL WHERE push_id = 'race'",
-                &[],
-            )
-            .await
-            .unwrap();
-        assert_eq!(s.cleanup(t(0)).await.unwrap(), 0);
-        let final_at = |id: &'static str| {
-            let client = &client;
-            async move {
-                client
-                    .query_one("SELECT final_at FROM push WHERE push_id = $1", &[&id])
-                    .await
-                    .unwrap()
-                    .get::<_, Option<i64>>(0)
-            }
-        };
-        assert_eq!(final_at("race").await, Some(t(7).0));
-        assert_eq!(
-            final_at("open").await,
-            None,
-            "a pending recipient keeps it open"
-        );
-        assert_eq!(s.cleanup(t(8)).await.unwrap(), 1);
-        assert!(s.status("race", &[]).await.unwrap().is_none());
-    }
-
     /// Every hot statement's generic plan (what the pool's sessions run, `SESSION_OPTIONS`)
     /// reaches rows by key: no sequential or bitmap scan, and no index read from end to end
     /// except the queue head (recipient_due, stopped by the lease's LIMIT). Checked where the
@@ -1239,8 +1179,8 @@ mod postgres {
         client
             .batch_execute(
                 "INSERT INTO push (push_id, pi, pap_version, received_at, priority, confirmed,
-                     wsp_pdu, final_at)
-                 SELECT 'p' || g, 'mmsc', '2.0', g, 1, TRUE, decode('00', 'hex'), CASE WHEN g > 5 THEN g END
+                     wsp_pdu)
+                 SELECT 'p' || g, 'mmsc', '2.0', g, 1, TRUE, decode('00', 'hex')
                  FROM generate_series(1, 10000) AS g;
                  INSERT INTO recipient (push, address, msisdn, state, code, description,
                      updated_at, next_attempt_at, priority, received_at, submitted)
@@ -1374,7 +1314,7 @@ mod postgres {
     }
 
     /// An unconfirmed submission is submitted and final in one step: the recipient shows the
-    /// SMSC, the push is final, and no segment is kept (no receipt is awaited).
+    /// SMSC and the time, and no segment is kept (no receipt is awaited).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn unconfirmed_submission_is_final_with_its_smsc() {
         let h = PgHarness::new();
@@ -1397,7 +1337,7 @@ mod postgres {
         tokio::spawn(conn);
         let row = client
             .query_one(
-                "SELECT r.submitted, r.smsc, r.state, p.final_at, r.leased_until
+                "SELECT r.submitted, r.smsc, r.state, r.updated_at, r.leased_until
                  FROM recipient r JOIN push p ON p.id = r.push WHERE p.push_id = 'unconf'",
                 &[],
             )

@@ -144,3 +144,38 @@ run_bench() {
     cp "$WORK/bench.out" "${BENCH_OUT_COPY:-/dev/null}" 2>/dev/null || true
     return $status
 }
+
+# stop_instance: ends the ppgd and simulator of one round (only the ones this script started),
+# for scripts that run several rounds.
+stop_instance() {
+    [[ -n "$PPGD_PID" ]] && kill "$PPGD_PID" 2>/dev/null && wait "$PPGD_PID" 2>/dev/null
+    [[ -n "$SIM_PID" ]] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+    PPGD_PID="" SIM_PID=""
+    rm -f "$RECORD"
+    return 0
+}
+
+# A throwaway PostgreSQL server for the store's load runs (pg-vs-embedded.sh, pg-profile.sh):
+# Debian's newest /usr/lib/postgresql/*/bin, fsync=on, default synchronous_commit=on, loopback
+# only, on PG_PORT (default 15432), as the `postgres` user when run as root (the server refuses
+# root). pg_start [postgres -c options...]; pg_stop is safe to call twice; pg_psql runs psql.
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+PG_PORT="${PG_PORT:-15432}"
+PG_DIR="$WORK/pg"
+PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_start() {
+    [[ -x "$PG_BIN/initdb" ]] || { echo "no PostgreSQL server under /usr/lib/postgresql/*/bin" >&2; exit 2; }
+    mkdir -p "$PG_DIR"
+    if [[ $(id -u) == 0 ]]; then chown postgres: "$PG_DIR" && chmod 755 "$WORK"; fi
+    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1
+    local opts="-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c fsync=on -c max_connections=200 -c shared_buffers=64MB"
+    local o
+    for o in "$@"; do opts+=" -c $o"; done
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w -t 60 -l "$PG_DIR/server.log" -o "$opts" start >/dev/null
+}
+pg_stop() {
+    [[ -d "$PG_DIR/data" ]] && as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1
+    return 0
+}
+pg_psql() { as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -X -q "$@"; }

@@ -562,7 +562,6 @@ async fn insert_batch(
     let mut confirmed = Vec::with_capacity(calls.len());
     let mut notify_to = Vec::with_capacity(calls.len());
     let mut wsp_pdu = Vec::with_capacity(calls.len());
-    let mut final_at = Vec::with_capacity(calls.len());
     for c in calls {
         let p = &c.push;
         push_id.push(p.push_id.as_str());
@@ -575,8 +574,6 @@ async fn insert_batch(
         confirmed.push(p.confirmed);
         notify_to.push(p.notify_to.as_deref());
         wsp_pdu.push(p.wsp_pdu.as_slice());
-        // A push without recipients has nothing to wait for: it is final at once.
-        final_at.push(p.recipients.is_empty().then_some(p.received_at.0));
     }
     // Recipients as flat arrays keyed by push-id: the statement joins them to the push rows it
     // inserted (a push refused by ON CONFLICT gets no recipients).
@@ -610,7 +607,6 @@ async fn insert_batch(
                 &confirmed,
                 &notify_to,
                 &wsp_pdu,
-                &final_at,
                 &r_push_id,
                 &r_address,
                 &r_msisdn,
@@ -654,32 +650,32 @@ async fn insert_batch(
 /// stored (delivered to the listeners at commit). The NOTIFY sits in a CTE read by a scalar
 /// subquery because a plain SELECT CTE that nothing reads is never run. `ORDER BY t.k`: recipient
 /// ids follow the order of the addresses in the push (statusquery lists them by id), whatever
-/// join the planner picks. A push leased at insert (`$17` per recipient) is this instance's
+/// join the planner picks. A push leased at insert (`$16` per recipient) is this instance's
 /// already: it wakes nobody (no NOTIFY unless a recipient was stored unleased), and its leased
 /// recipients come back as (id, address) arrays, to be matched by address.
 const INSERT_SQL: &str = "WITH p AS (
          INSERT INTO push (push_id, pi, pap_version, received_at, deliver_after,
-             deliver_before, priority, confirmed, notify_to, wsp_pdu, final_at)
+             deliver_before, priority, confirmed, notify_to, wsp_pdu)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
              $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[], $9::text[],
-             $10::bytea[], $11::bigint[])
+             $10::bytea[])
          ON CONFLICT (push_id) DO NOTHING
          RETURNING push_id, id, received_at, deliver_after, deliver_before, priority),
      r AS (
          INSERT INTO recipient (push, address, msisdn, state, code, description,
              updated_at, next_attempt_at, priority, received_at, deliver_before, leased_until,
              attempts, first_attempt_at)
-         SELECT p.id, t.a, t.m, 'pending', $15, 'accepted for processing', p.received_at,
+         SELECT p.id, t.a, t.m, 'pending', $14, 'accepted for processing', p.received_at,
              COALESCE(p.deliver_after, p.received_at), p.priority, p.received_at,
              p.deliver_before, t.lu,
              CASE WHEN t.lu IS NULL THEN 0 ELSE 1 END,
              CASE WHEN t.lu IS NULL THEN NULL ELSE p.received_at END
-         FROM unnest($12::text[], $13::text[], $14::text[], $17::bigint[])
+         FROM unnest($11::text[], $12::text[], $13::text[], $16::bigint[])
              WITH ORDINALITY AS t(pid, a, m, lu, k)
          JOIN p ON p.push_id = t.pid
          ORDER BY t.k
          RETURNING id, push, address, leased_until IS NOT NULL AS leased),
-     n AS (SELECT pg_notify($16, '')
+     n AS (SELECT pg_notify($15, '')
            FROM (SELECT 1 FROM r WHERE NOT r.leased LIMIT 1) AS any_unleased),
      l AS (SELECT push, array_agg(id ORDER BY id) AS ids,
                array_agg(address ORDER BY id) AS addresses
@@ -1158,31 +1154,21 @@ impl PushStore for PgStore {
         // Whole-table work: the planner may choose any plan in this transaction (pool_for).
         let tx = client.transaction().await?;
         tx.batch_execute(FREE_PLANNER).await?;
-        // Two transactions finishing the last two recipients of one push at once (two outcome
-        // writers, two instances) each see the other's recipient still pending (READ COMMITTED:
-        // neither has committed when the other checks), so neither marks the push final. Such a
-        // push is marked final here, at its last recipient's time, so that it is forgotten like
-        // the others. (A scan of the pushes not final, once per cleanup.)
-        tx.execute(
-            "UPDATE push p SET final_at = m.at
-                 FROM (SELECT r.push, MAX(r.updated_at) AS at FROM recipient r
-                       JOIN push q ON q.id = r.push AND q.final_at IS NULL
-                       GROUP BY r.push
-                       HAVING COUNT(*) FILTER (WHERE r.state = 'pending') = 0) AS m
-                 WHERE p.id = m.push AND p.final_at IS NULL",
-            &[],
-        )
-        .await?;
-        // `received_at < $1` (a push is final after it was received) lets push_received_at find
-        // the old pushes; final_at has no index (migration 5). The recipients and segments of
-        // the pushes forgotten go in the same statement (no
-        // foreign keys since migration 4: children are only ever written in the statement that
-        // writes or reads their parent, see schema.rs).
+        // A push is forgotten once every recipient of it is final since before `$1` (its
+        // recipients' updated_at is the time of their final transition); a push without
+        // recipients, once received before. Nothing marks a push final on the hot path (since
+        // migration 6): this reads the old pushes (push_received_at) and their recipients
+        // (recipient_push). Their recipients and segments go in the same statement (no foreign
+        // keys since migration 4: children are only ever written in the statement that writes or
+        // reads their parent, see schema.rs).
         let forgotten: i64 = tx
             .query_one(
                 "WITH gone AS (
-                     DELETE FROM push
-                     WHERE received_at < $1 AND final_at IS NOT NULL AND final_at < $1
+                     DELETE FROM push p
+                     WHERE p.received_at < $1
+                       AND NOT EXISTS (SELECT 1 FROM recipient r
+                                       WHERE r.push = p.id
+                                         AND (r.state = 'pending' OR r.updated_at >= $1))
                      RETURNING id),
                  r AS (
                      DELETE FROM recipient WHERE push IN (SELECT id FROM gone) RETURNING id),

@@ -388,18 +388,12 @@ pub(super) struct FinishReq {
     pub smsc: Option<String>,
 }
 
-/// Sets the final state of every recipient still pending, queues its result notification (when
-/// the push asked for one) and marks its push final when no other recipient of it is pending, in
-/// ONE statement. RETURNING gives what the event needs.
+/// Sets the final state of every recipient still pending and queues its result notification
+/// (when the push asked for one), in ONE statement. RETURNING gives what the event needs. (The
+/// push itself is not written: the cleanup forgets it once every recipient is final.)
 ///
 /// `smsc` is set for an unconfirmed submission (accepted by the SMSC is final): the recipient is
 /// marked submitted in the same row version instead of a submission UPDATE followed by this one.
-///
-/// The data-modifying CTEs all see the snapshot from before the recipient UPDATE, so the push
-/// check excludes the recipients `f` just finished. `final_at IS NULL`: a push is final once, at
-/// its last recipient's transition. Two transactions finishing the last two recipients of one
-/// push at once each see the other's still pending and neither marks the push: the cleanup marks
-/// such a push (`PgStore::cleanup`).
 pub(super) const FINISH_SQL: &str = "WITH t AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[],
              $6::text[])
@@ -410,21 +404,14 @@ pub(super) const FINISH_SQL: &str = "WITH t AS (
              submitted = r.submitted OR t.smsc IS NOT NULL, smsc = COALESCE(t.smsc, r.smsc)
          FROM t, push p
          WHERE r.id = t.id AND r.state = $7 AND p.id = r.push
-         RETURNING r.id, r.push, p.push_id, p.pap_version, p.notify_to, p.received_at, r.address,
+         RETURNING r.id, p.push_id, p.pap_version, p.notify_to, p.received_at, r.address,
              t.state, t.code, t.description, t.at),
      n AS (
          INSERT INTO notification (url, push_id, pap_version, address, state, code,
              description, received_at, event_at, attempts, next_attempt_at, created_at)
          SELECT notify_to, push_id, pap_version, address, state, code, description,
              received_at, at, 0, at, at
-         FROM f WHERE notify_to IS NOT NULL),
-     pf AS (
-         UPDATE push p SET final_at = d.at
-         FROM (SELECT push, MAX(at) AS at FROM f GROUP BY push) AS d
-         WHERE p.id = d.push AND p.final_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM recipient o
-                           WHERE o.push = p.id AND o.state = 'pending'
-                             AND NOT EXISTS (SELECT 1 FROM f WHERE f.id = o.id)))
+         FROM f WHERE notify_to IS NOT NULL)
      SELECT id, push_id, received_at, address FROM f";
 
 /// The arrays of a finish: the first request for a recipient counts, later ones get None.

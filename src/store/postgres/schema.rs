@@ -15,7 +15,7 @@ use crate::store::StoreError;
 use crate::util::UtcTime;
 
 /// (version, DDL). Applied in order; `schema_version` records each one applied.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 /// The advisory lock key that serialises migrations (an arbitrary constant: "ppgd" in ASCII).
 pub const MIGRATION_LOCK: i64 = 0x7070_6764;
@@ -152,7 +152,8 @@ ALTER TABLE segment DROP CONSTRAINT IF EXISTS segment_recipient_fkey;
 ///   update: one WAL record instead of a new entry in each of push's indexes. Retention (the
 ///   cleanup) finds old pushes by `received_at` (a push is final after it was received), and the
 ///   deliver-before expiry reads a partial index of the recipients not submitted yet, which carry
-///   their push's deliver_before (copied at insert, as priority and received_at are).
+///   their push's deliver_before (copied at insert, as priority and received_at are). (V6 then
+///   drops final_at altogether.)
 const V5: &str = r#"
 DROP INDEX IF EXISTS recipient_pending_push;
 ALTER TABLE recipient ADD COLUMN deliver_before BIGINT;
@@ -165,6 +166,16 @@ DROP INDEX IF EXISTS push_deliver_before;
 DROP INDEX IF EXISTS push_final_at;
 CREATE INDEX push_received_at ON push (received_at);
 ALTER TABLE push SET (fillfactor = 85);
+"#;
+
+/// V6: no `push.final_at`. Marking a push final was a write per push on the hot path (an UPDATE
+/// of the push row, and a check for other pending recipients) for one reader, the cleanup, which
+/// now asks the recipients instead: a push is forgotten once every recipient of it is final
+/// since before the retention time (their `updated_at` is the time of that transition). It also
+/// ends the race where two transactions finishing a push's last two recipients at once each saw
+/// the other pending and neither marked the push.
+const V6: &str = r#"
+ALTER TABLE push DROP COLUMN final_at;
 "#;
 
 /// Applies every migration newer than the database's version, under the advisory lock. Refuses
