@@ -1,7 +1,9 @@
 //! Versioned schema migrations of the PostgreSQL store.
 //!
-//! Same tables and columns as the embedded store (`sqlite/schema.rs`, whose column notes apply
-//! here too); only the DDL text differs: `BIGINT GENERATED ALWAYS AS IDENTITY` keys, `BIGINT`
+//! Version 1 has the same tables and columns as the embedded store (`sqlite/schema.rs`, whose
+//! column notes apply here too) and migrations 4-6 part from it where the server's costs differ
+//! (no foreign keys, no `push.final_at`, `recipient.deliver_before`; each says why). The DDL
+//! text differs too: `BIGINT GENERATED ALWAYS AS IDENTITY` keys, `BIGINT`
 //! for integers and times (UtcTime.0, seconds since the Unix epoch), `BOOLEAN` flags, `BYTEA`
 //! for the WSP PDU. Never edit a shipped migration: add one.
 //!
