@@ -5,7 +5,7 @@
 # pg_stat_statements loaded. Prints the bench line, then per push: the server's CPU (every
 # server process, utime + stime from /proc, server start included) and ppgd's; each statement's
 # calls, rows per call, execution time and WAL records; the heap-only (HOT) share of the updates
-# per table; the WAL per push. Bounded by the bench's --drain and timeouts.
+# per table; the WAL per push (all of it: commits, the statements, autovacuum). Bounded by the bench's --drain and timeouts.
 source "$(dirname "$0")/lib.sh"
 build
 trap 'pg_stop; cleanup' EXIT
@@ -29,6 +29,10 @@ for pid in "$postmaster" $(pgrep -P "$postmaster" || true); do
 done
 awk -v s="$server" -v p="$(ticks "$PPGD_PID")" -v hz="$hz" -v n="$N" \
     'BEGIN { printf "cpu per push: server %.0f us, ppgd %.0f us\n", s * 1e6 / hz / n, p * 1e6 / hz / n }'
+# The cumulative statistics of a backend reach the views when it exits (or after seconds idle):
+# ppgd stops first (its CPU was read above).
+stop_instance
+sleep 1
 pg_psql -c "SELECT calls, round(rows::numeric / calls, 1) AS rows_per_call,
         round((total_exec_time * 1000 / $N)::numeric, 1) AS exec_us_per_push,
         round((wal_records::numeric / $N), 2) AS wal_records_per_push,
