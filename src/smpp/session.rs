@@ -99,13 +99,15 @@ impl RateLimiter {
 /// [`RateLimiter`]:
 ///
 /// * It starts unlimited (or at the configured ceiling). Throttles are counted in *epochs* of at
-///   least [`EPOCH_RESPONSES`] responses and [`EPOCH_MIN_TIME`]; only responses to submits sent
-///   after the last cut count (the ones in flight at a cut say nothing about the new rate).
+///   least [`EPOCH_RESPONSES`] responses and [`EPOCH_MIN_TIME`] from the epoch's first response;
+///   only responses to submits sent after the last cut count (the ones in flight at a cut say
+///   nothing about the new rate).
 /// * **Decrease.** An epoch whose throttled fraction is more than [`NOISE_MARGIN`] above the
 ///   throttles the session has learnt to expect ("noise", below) cuts the rate to [`BETA`] times
-///   the rate it was sending at (the rate the SMSC accepted over the last second when it had no
-///   limit yet). A storm ([`EPOCH_RESPONSES`] throttles, nine in ten answers) closes the epoch at
-///   once. One cut per epoch, however many throttles the epoch holds, so a burst of throttles
+///   the rate it was sending at (the rate the SMSC accepted over the last second of traffic when
+///   it had no limit yet; idle time does not count). A storm ([`EPOCH_RESPONSES`] throttles, nine
+///   in ten answers, over at least one accepted round trip) closes the epoch at once. One cut per
+///   epoch, however many throttles the epoch holds, so a burst of throttles
 ///   answering one burst of submits is one congestion event, not fifty. The caller pauses briefly
 ///   ([`CUT_PAUSE`]) on a cut; afterwards the limiter paces, so the window refills at the new
 ///   rate, never all at once.
@@ -123,11 +125,14 @@ impl RateLimiter {
 /// it. Throttles caused by our rate fall after a cut (a fraction f sent at 0.7 of the rate becomes
 /// 1 − (1 − f)/0.7, or 0; less when other sessions share the limit, see
 /// [`AdaptiveRate::shared_by`]); random ones stay at f. If the new fraction is nearer f than that
-/// expectation, and at most [`NOISE_MAX`], the throttles are taken as noise: the cut is undone
-/// and the noise level becomes that fraction, so later cuts need throttling clearly above it. The
-/// noise level halves every [`NOISE_HALF_LIFE`], so the verdict is tested again now and then and
-/// is unlearnt when the random throttles stop. Throttling beyond [`NOISE_MAX`] is always rate
-/// pressure.
+/// expectation, and not clearly above [`NOISE_MAX`], the throttles are taken as noise: the cut is
+/// undone and the noise level becomes that fraction (at most NOISE_MAX), so later cuts need
+/// throttling clearly above it. A fraction within sampling error of a threshold is judged over
+/// more answers ([`VERDICT_RESPONSES`]): one epoch of 64 is 0.30 ± 0.06 for 30 % random
+/// throttles, and a wrong verdict is a cut that stays. The noise level holds while the throttles
+/// do and halves every [`NOISE_HALF_LIFE`] over quieter epochs, so it is unlearnt when the random
+/// throttles stop (and a mistaken verdict with them). Throttling clearly beyond [`NOISE_MAX`] is
+/// always rate pressure.
 #[derive(Debug, Clone)]
 pub struct AdaptiveRate {
     ceiling: Option<f64>,
@@ -147,6 +152,9 @@ pub struct AdaptiveRate {
     /// Responses to submits sent at or before the last cut are stale.
     cut_at: Option<Instant>,
     epoch_start: Instant,
+    /// The round trip of the last accepted submit_sm (an SMSC answers ESME_RTHROTTLED at once,
+    /// an accepted submit after its latency).
+    accepted_rtt: Duration,
     responses: u32,
     throttled: u32,
     last_cut: Option<Cut>,
@@ -181,14 +189,24 @@ pub const EPOCH_MIN_TIME: Duration = Duration::from_millis(100);
 pub const EPOCH_MAX_TIME: Duration = Duration::from_secs(1);
 /// An epoch is congested when its throttled fraction exceeds the noise level by this much.
 pub const NOISE_MARGIN: f64 = 0.15;
-/// Throttling above this fraction is never taken for noise. It bounds the harm of a wrong
-/// verdict: at most NOISE_MAX + NOISE_MARGIN = half the answers throttled until it is retested.
+/// Throttling clearly above this fraction (by more than [`VERDICT_Z`] sampling errors) is never
+/// taken for noise, and the noise level never exceeds it. It bounds the harm of a wrong verdict:
+/// at most NOISE_MAX + NOISE_MARGIN = half the answers throttled until it is retested.
 pub const NOISE_MAX: f64 = 0.35;
-/// The noise level halves in this time unless a cut that did not help confirms it again: a
-/// mistaken verdict (sampling noise can make a rate overshoot look like noise) is retested, and
-/// random throttles cost one short dip per retest. Quiet epochs do not lower or raise it: raised
-/// by them it would chase a rate creeping above the SMSC's.
+/// The noise level halves in this time over epochs with less than half of it (the random
+/// throttles have stopped, or it was a mistaken verdict: sampling noise can make a rate overshoot
+/// look like noise; a rate-limited session spends most epochs below its limit, unthrottled).
+/// While the throttles stay at the level it holds. It is never raised by epochs without a cut:
+/// raised by them it would chase a rate creeping above the SMSC's.
 pub const NOISE_HALF_LIFE: Duration = Duration::from_secs(20);
+/// An epoch is judged (cut or not; after a cut, noise or not) once its throttled fraction is
+/// this many sampling errors (binomial, over its answers) from the threshold that decides...
+pub const VERDICT_Z: f64 = 2.0;
+/// ...or, when it is nearer, after this many answers (30 % random throttles then measure
+/// 0.30 ± 0.03)...
+pub const VERDICT_RESPONSES: u32 = 4 * EPOCH_RESPONSES;
+/// ...or, at low rates, after this long with a quarter of [`EPOCH_RESPONSES`].
+pub const VERDICT_MAX_TIME: Duration = Duration::from_secs(4);
 /// The pause after a cut (the caller takes the lower of this and `throttle_pause`): long
 /// enough for the answers in flight to come back, short against the ~3 s sawtooth.
 pub const CUT_PAUSE: Duration = Duration::from_millis(100);
@@ -216,10 +234,11 @@ impl AdaptiveRate {
             noise_at: now,
             sessions: 1.0,
             limiter: RateLimiter::new(valid(base)),
-            meter: SendMeter::new(now),
-            accepted: SendMeter::new(now),
+            meter: SendMeter::new(),
+            accepted: SendMeter::new(),
             cut_at: None,
             epoch_start: now,
+            accepted_rtt: EPOCH_MIN_TIME,
             responses: 0,
             throttled: 0,
             last_cut: None,
@@ -268,10 +287,11 @@ impl AdaptiveRate {
     /// A submit sent at `sent_at` was answered (`throttled`: ESME_RTHROTTLED, ESME_RMSGQFUL or no
     /// answer in time). True = the rate was cut: the caller pauses for [`CUT_PAUSE`].
     pub fn on_response(&mut self, now: Instant, sent_at: Instant, throttled: bool) -> bool {
-        // No growth while a cut awaits its verdict: the epoch after it must run at the cut rate.
         if !throttled {
             self.accepted.record(now);
+            self.accepted_rtt = now.saturating_duration_since(sent_at);
         }
+        // No growth while a cut awaits its verdict: the epoch after it must run at the cut rate.
         if !throttled
             && self.last_cut.is_none()
             && let Some(r) = self.current
@@ -287,32 +307,77 @@ impl AdaptiveRate {
         if self.cut_at.is_some_and(|c| sent_at <= c) {
             return false;
         }
+        // An epoch's time runs from its first answer, not from the last epoch's end or the bind:
+        // after an idle spell the first answers to a full window are mostly throttles (answered
+        // at once; the accepted submits come after the SMSC's latency), and an epoch that had
+        // "lasted" since the bind closed on those 64 answers alone.
+        if self.responses == 0 {
+            self.epoch_start = now;
+        }
         self.responses += 1;
         self.throttled += u32::from(throttled);
         let age = now.duration_since(self.epoch_start);
-        let full = (self.responses >= EPOCH_RESPONSES && age >= EPOCH_MIN_TIME)
+        let n = f64::from(self.responses);
+        let f = f64::from(self.throttled) / n;
+        // The sampling error of a fraction p measured over this epoch's answers.
+        let sigma = |p: f64| (p * (1.0 - p) / n).sqrt();
+        // Clearly beyond NOISE_MAX, not by sampling error (30 % random throttles measure above
+        // 0.35 in one epoch of 64 in five).
+        let beyond = f - VERDICT_Z * sigma(f) > NOISE_MAX;
+        let mut full = (self.responses >= EPOCH_RESPONSES && age >= EPOCH_MIN_TIME)
             || (self.responses >= EPOCH_RESPONSES / 4 && age >= EPOCH_MAX_TIME);
+        // An epoch whose outcome sampling error could have made closes only after
+        // VERDICT_RESPONSES answers: each wrong outcome costs a cut that stays.
+        let clear = match self.last_cut {
+            // Against the random throttles already learnt: with a noise level of 0.3, one epoch
+            // of 64 in 200 measures above 0.45 by chance, and a cut it triggers is then judged
+            // to have helped (the epoch after it is compared with that high one). With no noise
+            // learnt every full epoch is clear, as a rate limit needs.
+            None => (f - (self.noise + NOISE_MARGIN)).abs() >= VERDICT_Z * sigma(self.noise),
+            // The epoch after a cut decides whether the throttles are noise: "the cut helped"
+            // or "clearly beyond NOISE_MAX" (rate pressure either way) as soon as the epoch is
+            // full, anything that may be noise over more answers (one epoch of 64 takes 30 %
+            // random throttles for a cut that helped about one time in seven).
+            Some(cut) => {
+                let mid = self.verdict_mid(cut.fraction);
+                f + VERDICT_Z * sigma(mid) < mid || beyond
+            }
+        };
+        if !clear {
+            full = (full && self.responses >= VERDICT_RESPONSES)
+                || (self.responses >= EPOCH_RESPONSES / 4 && age >= VERDICT_MAX_TIME);
+        }
         // A storm (an unlimited session resending throttled submits at line speed) closes the
         // epoch at once. Not a short run: an SMSC answers a throttle at once and an accepted
         // submit after its processing, so random throttles too arrive in runs of a window's 30 %.
-        let storm = self.throttled >= EPOCH_RESPONSES && self.throttled * 10 >= self.responses * 9;
+        // And not before one accepted round trip: 64 throttles can come back before the first
+        // accepted answer, and a cut from "unlimited" with nothing accepted yet goes to the floor.
+        let storm = self.throttled >= EPOCH_RESPONSES
+            && self.throttled * 10 >= self.responses * 9
+            && age >= self.accepted_rtt;
         if !full && !storm {
             return false;
         }
-        let f = f64::from(self.throttled) / f64::from(self.responses);
         self.epoch_start = now;
         self.responses = 0;
         self.throttled = 0;
-        // Forget the noise level slowly, so that a mistaken verdict is tested again.
-        self.noise *= 0.5f64
-            .powf(now.duration_since(self.noise_at).as_secs_f64() / NOISE_HALF_LIFE.as_secs_f64());
+        // Forget the noise level slowly, so that a mistaken verdict is tested again, but only
+        // over epochs with less than half of it: while the random throttles go on, a decayed
+        // level let ordinary epochs cut again, and a cut triggered by an epoch above the
+        // threshold is compared with that (high) epoch, so "it helped" won about half the
+        // verdicts and the rate ratcheted down 0.7 at a time.
+        if f < self.noise / 2.0 {
+            self.noise *= 0.5f64.powf(
+                now.duration_since(self.noise_at).as_secs_f64() / NOISE_HALF_LIFE.as_secs_f64(),
+            );
+        }
         self.noise_at = now;
         if let Some(cut) = self.last_cut.take()
-            && f <= NOISE_MAX
-            && f > (cut.fraction + self.expected_after_cut(cut.fraction)) / 2.0
+            && !beyond
+            && f > self.verdict_mid(cut.fraction)
         {
             // The cut did not lower the throttling: it does not depend on our rate. Undo it.
-            self.noise = self.noise.max(f);
+            self.noise = self.noise.max(f.min(NOISE_MAX));
             self.w_max = cut.w_max;
             self.slow_start = cut.slow_start;
             self.set(cut.before);
@@ -323,6 +388,12 @@ impl AdaptiveRate {
             return true;
         }
         false
+    }
+
+    /// Halfway between the throttled fraction a cut was made at (what random throttles keep)
+    /// and what it becomes if our rate caused it.
+    fn verdict_mid(&self, before: f64) -> f64 {
+        (before + self.expected_after_cut(before)) / 2.0
     }
 
     /// The throttled fraction to expect after a cut if `before` was caused by the rate: the
@@ -361,46 +432,55 @@ impl AdaptiveRate {
     }
 }
 
-/// Submits per second over the last 0.5–1 s (two half-second buckets).
+/// Submits per second over the last 0.5–1 s of traffic (two half-second buckets). Idle time
+/// does not count: a gap between two records counts at most [`IDLE_GAP`], so the rate of a
+/// session that was idle since its bind, or between two bursts, is the rate it sent at while it
+/// had work, not that rate diluted by the idle seconds before.
 #[derive(Debug, Clone)]
 struct SendMeter {
-    start: Instant,
+    last: Option<Instant>,
     count: u32,
+    busy: Duration,
     prev_count: u32,
-    prev_span: Duration,
+    prev_busy: Duration,
 }
 
 const METER_BUCKET: Duration = Duration::from_millis(500);
+/// A gap between two events longer than this is idle time, counted as this much.
+const IDLE_GAP: Duration = EPOCH_MIN_TIME;
 
 impl SendMeter {
-    fn new(now: Instant) -> Self {
+    fn new() -> Self {
         SendMeter {
-            start: now,
+            last: None,
             count: 0,
+            busy: Duration::ZERO,
             prev_count: 0,
-            prev_span: Duration::ZERO,
+            prev_busy: Duration::ZERO,
         }
     }
 
-    fn roll(&mut self, now: Instant) {
-        let span = now.saturating_duration_since(self.start);
-        if span >= METER_BUCKET {
-            self.prev_count = self.count;
-            self.prev_span = span;
-            self.count = 0;
-            self.start = now;
-        }
+    fn gap(&self, now: Instant) -> Duration {
+        self.last.map_or(Duration::ZERO, |l| {
+            now.saturating_duration_since(l).min(IDLE_GAP)
+        })
     }
 
     fn record(&mut self, now: Instant) {
-        self.roll(now);
+        self.busy += self.gap(now);
+        self.last = Some(now);
         self.count = self.count.saturating_add(1);
+        if self.busy >= METER_BUCKET {
+            self.prev_count = self.count;
+            self.prev_busy = self.busy;
+            self.count = 0;
+            self.busy = Duration::ZERO;
+        }
     }
 
     /// Over at least 10 ms (the first answers of a session come within a millisecond).
-    fn rate(&mut self, now: Instant) -> f64 {
-        self.roll(now);
-        let span = self.prev_span + now.saturating_duration_since(self.start);
+    fn rate(&self, now: Instant) -> f64 {
+        let span = self.prev_busy + self.busy + self.gap(now);
         let n = f64::from(self.prev_count) + f64::from(self.count);
         n / span.max(Duration::from_millis(10)).as_secs_f64()
     }
@@ -713,11 +793,15 @@ mod tests {
         (ok as f64 / span, thr as f64 / span)
     }
 
-    /// One epoch of throttles only, sent and answered `EPOCH_MIN_TIME` later; the number of cuts.
+    /// One epoch of throttles only, each answered at once, over `EPOCH_MIN_TIME`; the number of
+    /// cuts.
     fn congest(a: &mut AdaptiveRate, t: &mut Instant) -> usize {
-        *t += EPOCH_MIN_TIME;
+        let start = *t + EPOCH_MIN_TIME / EPOCH_RESPONSES;
         (0..EPOCH_RESPONSES)
-            .filter(|_| a.on_response(*t, *t, true))
+            .filter(|&i| {
+                *t = start + EPOCH_MIN_TIME * i / (EPOCH_RESPONSES - 1);
+                a.on_response(*t, *t, true)
+            })
             .count()
     }
 
@@ -889,5 +973,366 @@ mod tests {
             a.rate()
         );
         assert!(a.noise() > 0.0, "learnt as noise");
+    }
+
+    /// Seeded randomness for the model runs (an LCG: deterministic, no dependency).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn new(seed: u64) -> Self {
+            let mut l = Lcg(seed ^ 0x9E37_79B9_7F4A_7C15);
+            l.next();
+            l
+        }
+
+        /// Uniform in [0, 1).
+        fn next(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// A pool of sessions against a model SMSC, driven as `bound_loop` drives them (fake clock):
+    /// each session keeps up to `window` submit_sm in flight, takes a job from the shared queue
+    /// only when it is not paused and has room, then waits for its rate slot; a throttled submit
+    /// goes back to the queue. The SMSC answers ESME_RTHROTTLED at once (a quarter of the least
+    /// latency) and accepts after a latency drawn from `latency`.
+    struct Pool {
+        sessions: usize,
+        window: usize,
+        latency: (Duration, Duration),
+        /// (offset from the bind, segments queued then): ramp-up from idle, bursts with gaps.
+        arrivals: Vec<(Duration, u64)>,
+        horizon: Duration,
+    }
+
+    struct PoolRun {
+        /// Accepted segments per second from the first accepted to the last, as `ppgd bench`
+        /// reports segments_per_s.
+        segments_per_s: f64,
+        /// Accepted per second of the run.
+        per_second: Vec<u64>,
+        /// Each session's rate at the end (None = not limited by adaptation).
+        rates: Vec<Option<f64>>,
+        /// Each session's cuts (when, and the rate after), for the failure messages.
+        cuts: Vec<Vec<(f64, f64)>>,
+    }
+
+    impl PoolRun {
+        /// Accepted per second from second `from` of the run to its end.
+        fn accepted_per_s(&self, from: usize) -> f64 {
+            let tail = &self.per_second[from..];
+            tail.iter().sum::<u64>() as f64 / tail.len() as f64
+        }
+    }
+
+    impl std::fmt::Debug for PoolRun {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let cuts: Vec<Vec<String>> = (self.cuts.iter())
+                .map(|c| {
+                    c.iter()
+                        .take(12)
+                        .map(|(t, r)| format!("{t:.2}s→{r:.0}"))
+                        .collect()
+                })
+                .collect();
+            write!(
+                f,
+                "{:.0} segments/s, rates {:?}, cuts {cuts:?}",
+                self.segments_per_s, self.rates
+            )
+        }
+    }
+
+    impl Pool {
+        fn run(&self, seed: u64, mut smsc: impl FnMut(Instant, &mut Lcg) -> bool) -> PoolRun {
+            use std::cmp::Reverse;
+            use std::collections::BinaryHeap;
+            struct Session {
+                ctl: AdaptiveRate,
+                /// (answered at, sent at, throttled), earliest answer first.
+                inflight: BinaryHeap<Reverse<(Instant, Instant, bool)>>,
+                paused_until: Instant,
+                /// A job taken from the queue, waiting for its rate slot.
+                slot: Option<Instant>,
+                cuts: Vec<(f64, f64)>,
+            }
+            let t0 = Instant::now();
+            let end = t0 + self.horizon;
+            let mut rng = Lcg::new(seed);
+            let mut ss: Vec<Session> = (0..self.sessions)
+                .map(|_| Session {
+                    ctl: AdaptiveRate::new(None, None, t0).shared_by(self.sessions),
+                    inflight: BinaryHeap::new(),
+                    paused_until: t0,
+                    slot: None,
+                    cuts: Vec::new(),
+                })
+                .collect();
+            let total: u64 = self.arrivals.iter().map(|a| a.1).sum();
+            let mut arrivals = self.arrivals.iter().peekable();
+            let (mut queue, mut accepted) = (0u64, 0u64);
+            let (mut first, mut last) = (None, t0);
+            let mut per_second = vec![0u64; self.horizon.as_secs() as usize + 1];
+            let (lo, hi) = self.latency;
+            let mut now = t0;
+            while now < end && accepted < total {
+                while let Some((_, n)) = arrivals.next_if(|a| t0 + a.0 <= now) {
+                    queue += n;
+                }
+                for s in &mut ss {
+                    while let Some(&Reverse((at, sent, throttled))) = s.inflight.peek() {
+                        if at > now {
+                            break;
+                        }
+                        s.inflight.pop();
+                        if throttled {
+                            queue += 1;
+                        } else {
+                            accepted += 1;
+                            first.get_or_insert(now);
+                            last = now;
+                            per_second[(now - t0).as_secs() as usize] += 1;
+                        }
+                        if s.ctl.on_response(now, sent, throttled) {
+                            s.paused_until = s.paused_until.max(now + CUT_PAUSE);
+                            let rate = s.ctl.rate().unwrap_or(f64::INFINITY);
+                            s.cuts.push(((now - t0).as_secs_f64(), rate));
+                        }
+                    }
+                }
+                for s in &mut ss {
+                    while now >= s.paused_until && s.inflight.len() < self.window {
+                        if s.slot.is_none() {
+                            if queue == 0 {
+                                break;
+                            }
+                            queue -= 1;
+                            s.slot = Some(s.ctl.reserve(now));
+                        }
+                        if s.slot.is_some_and(|at| at > now) {
+                            break;
+                        }
+                        s.slot = None;
+                        s.ctl.sent(now);
+                        let throttled = smsc(now, &mut rng);
+                        let latency = if throttled {
+                            lo / 4
+                        } else {
+                            lo + (hi - lo).mul_f64(rng.next())
+                        };
+                        s.inflight.push(Reverse((now + latency, now, throttled)));
+                    }
+                }
+                let mut next = end;
+                if let Some((at, _)) = arrivals.peek() {
+                    next = next.min(t0 + *at);
+                }
+                for s in &ss {
+                    if let Some(Reverse((at, _, _))) = s.inflight.peek() {
+                        next = next.min(*at);
+                    }
+                    if now < s.paused_until {
+                        if s.slot.is_some() || queue > 0 {
+                            next = next.min(s.paused_until);
+                        }
+                    } else if let Some(at) = s.slot.filter(|_| s.inflight.len() < self.window) {
+                        next = next.min(at);
+                    }
+                }
+                now = next.max(now + Duration::from_nanos(1));
+            }
+            let secs = first.map_or(0.0, |f| (last - f).as_secs_f64());
+            PoolRun {
+                segments_per_s: if secs > 0.0 {
+                    accepted as f64 / secs
+                } else {
+                    0.0
+                },
+                per_second,
+                rates: ss.iter().map(|s| s.ctl.rate()).collect(),
+                cuts: ss.into_iter().map(|s| s.cuts).collect(),
+            }
+        }
+    }
+
+    /// The model SMSC: past `limit` submit_sm/s (GCRA, as the simulator's `--throttle-rate`,
+    /// shared by the pool's sessions) ESME_RTHROTTLED, and `random` of the rest at random, whatever
+    /// the rate (`--throttle-ratio`).
+    fn smsc(limit: Option<f64>, random: f64) -> impl FnMut(Instant, &mut Lcg) -> bool {
+        let mut limit = limit.map(gcra);
+        move |now, rng| limit.as_mut().is_some_and(|l| l(now)) || rng.next() < random
+    }
+
+    /// `per_s` segments a second from `from` for `secs`, queued every 10 ms.
+    fn steady(from: Duration, per_s: u64, secs: u64) -> Vec<(Duration, u64)> {
+        (0..secs * 100)
+            .map(|i| (from + Duration::from_millis(10 * i), per_s / 100))
+            .collect()
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Scenario 3's shape: the sessions sit idle from their bind until 8,333 segments are queued
+    /// at once; window 50, accepted after 2–8 ms. Each session can take 50 / 5 ms = 10,000
+    /// submits/s, 7,000 accepted: 14,000 segments/s for the pool if adaptation does not limit it.
+    fn scenario_3(idle: Duration) -> Pool {
+        Pool {
+            sessions: 2,
+            window: 50,
+            latency: (ms(2), ms(8)),
+            arrivals: vec![(idle, 8333)],
+            horizon: Duration::from_secs(200),
+        }
+    }
+
+    /// 2,000 segments every 2 s for 40 s: ramp-ups from idle, and long enough (twice
+    /// NOISE_HALF_LIFE) for the noise verdict to be tested again.
+    fn bursts() -> Pool {
+        Pool {
+            sessions: 2,
+            window: 64,
+            latency: (Duration::from_micros(200), ms(2)),
+            arrivals: (0..20).map(|i| (ms(300 + 2000 * i), 2000)).collect(),
+            horizon: Duration::from_secs(41),
+        }
+    }
+
+    /// More work than the windows can take for 40 s: window 8, accepted after 4–16 ms, so each
+    /// session can take 800 submits/s (560 accepted), and epochs hold a few dozen answers.
+    fn saturated() -> Pool {
+        Pool {
+            sessions: 2,
+            window: 8,
+            latency: (ms(4), ms(16)),
+            arrivals: steady(ms(500), 5000, 40),
+            horizon: Duration::from_secs(41),
+        }
+    }
+
+    /// Scenario 7a's shape: 900 segments/s offered for 60 s to an SMSC that takes 360/s.
+    fn overload() -> Pool {
+        Pool {
+            sessions: 2,
+            window: 50,
+            latency: (Duration::from_micros(200), ms(2)),
+            arrivals: steady(ms(500), 900, 60),
+            horizon: Duration::from_secs(61),
+        }
+    }
+
+    #[test]
+    fn random_throttles_after_idle_do_not_settle_low_for_any_seed() {
+        // Before the fix (100 seeds, 0.3 s idle) 7 to 5,518 segments/s, median 213; after 1 s
+        // idle 2 to 189: the first epoch closed on the first 64 answers after the idle spell
+        // (mostly throttles, answered at once), and the cut from "unlimited" went to 0.7 of the
+        // accepted rate diluted by the idle time, or to the floor; from there small epochs
+        // ratcheted it down. Now 14,075 to 14,282 for both.
+        for seed in 0..100 {
+            let idle = if seed % 2 == 0 { ms(300) } else { ms(1000) };
+            let run = scenario_3(idle).run(seed, smsc(None, 0.3));
+            assert!(run.segments_per_s > 0.9 * 14_000.0, "seed {seed}: {run:?}");
+        }
+    }
+
+    #[test]
+    fn random_throttles_in_bursts_and_over_retests_leave_the_rate_unlimited() {
+        // Before the fix (100 seeds) bursts: 4 to 909 accepted/s, median 98; saturated: 6 to
+        // 907, median 146. Now every seed 909 (all offered) and 1,429 to 1,472.
+        for seed in 0..40 {
+            let run = bursts().run(seed, smsc(None, 0.3));
+            let ok: u64 = run.per_second.iter().sum();
+            assert_eq!(ok, 40_000, "seed {seed}: {run:?}");
+            // Not limited by adaptation, or at least the offered 1,000/s.
+            let high = run.rates.iter().all(|r| r.is_none_or(|r| r >= 1000.0));
+            assert!(high, "seed {seed}: {run:?}");
+        }
+        for seed in 0..40 {
+            let run = saturated().run(seed, smsc(None, 0.3));
+            let ok = run.accepted_per_s(20);
+            assert!(ok > 0.9 * 2.0 * 770.0, "seed {seed}: {ok:.0}/s, {run:?}");
+            // Not limited by adaptation, or at least what the window lets a session send.
+            let high = run.rates.iter().all(|r| r.is_none_or(|r| r >= 1100.0));
+            assert!(high, "seed {seed}: {run:?}");
+        }
+    }
+
+    #[test]
+    fn a_pool_settles_near_an_smsc_rate_limit_with_or_without_random_throttles() {
+        // 320 to 348 accepted/s (321 to 340 before the fix).
+        for seed in 0..100 {
+            let run = overload().run(seed, smsc(Some(360.0), 0.0));
+            let ok = run.accepted_per_s(30);
+            let near = ok > 0.8 * 360.0 && ok < 1.15 * 360.0;
+            assert!(near, "seed {seed}: {ok:.0}/s, {run:?}");
+        }
+        // Both: the SMSC lets 360/s through and throttles 30 % of those at random, 252/s at most.
+        // Before the fix 1 to 129 accepted/s, median 4 (a storm of throttles answered before any
+        // accepted submit cut to the floor, then small epochs ratcheted); now 225 to 243.
+        for seed in 0..100 {
+            let run = overload().run(seed, smsc(Some(360.0), 0.3));
+            let ok = run.accepted_per_s(30);
+            assert!(ok > 0.8 * 252.0, "seed {seed}: {ok:.0}/s, {run:?}");
+        }
+    }
+
+    /// The settled rate over many seeds, for diagnosis (`cargo test --lib explore_ -- --ignored
+    /// --nocapture`; SEEDS=n): quantiles 0/5/10/25/50/75/90/100 % of each model run's measure.
+    #[test]
+    #[ignore]
+    fn explore_adaptive_rate_over_seeds() {
+        let seeds: u64 = std::env::var("SEEDS").map_or(100, |s| s.parse().unwrap());
+        let quantiles = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize];
+            [0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
+                .map(|q| format!("{:.0}", at(q)))
+                .join(" / ")
+        };
+        let show = |name: &str, runs: Vec<PoolRun>, measure: &dyn Fn(&PoolRun) -> f64| {
+            let lowest = |r: &PoolRun| r.rates.iter().map(|r| r.unwrap_or(1e9)).fold(1e9, f64::min);
+            println!("{name}: {}", quantiles(runs.iter().map(measure).collect()));
+            println!(
+                "  lower session rate at the end (1e9 = unlimited): {}",
+                quantiles(runs.iter().map(lowest).collect())
+            );
+        };
+        let each = |pool: Pool, limit: Option<f64>, random: f64| -> Vec<PoolRun> {
+            (0..seeds)
+                .map(|seed| pool.run(seed, smsc(limit, random)))
+                .collect()
+        };
+        for idle in [ms(300), ms(1000)] {
+            show(
+                &format!("scenario 3, idle {idle:?}, segments/s"),
+                each(scenario_3(idle), None, 0.3),
+                &|r| r.segments_per_s,
+            );
+        }
+        show(
+            "bursts, accepted/s from 20 s",
+            each(bursts(), None, 0.3),
+            &|r| r.accepted_per_s(20),
+        );
+        show(
+            "saturated, accepted/s from 20 s",
+            each(saturated(), None, 0.3),
+            &|r| r.accepted_per_s(20),
+        );
+        show(
+            "overload, 360/s limit, accepted/s from 30 s",
+            each(overload(), Some(360.0), 0.0),
+            &|r| r.accepted_per_s(30),
+        );
+        show(
+            "overload, 360/s limit + 30 % random, accepted/s from 30 s",
+            each(overload(), Some(360.0), 0.3),
+            &|r| r.accepted_per_s(30),
+        );
     }
 }
