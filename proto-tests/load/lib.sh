@@ -132,6 +132,13 @@ run_bench() {
     "$PPGD" bench --url "$PAP_URL" --username "$USER_NAME" --password "$USER_PASS" \
         --sim-record "$RECORD" "$@" >"$WORK/bench.out" 2>"$WORK/bench.err" || status=$?
     BENCH_LINE="$(grep '^bench: ' "$WORK/bench.out" | sed 's/^bench: //')"
+    # ppgd's CPU (user + system since it started) per accepted push, when this script runs it.
+    local accepted
+    accepted=$(grep -o 'accepted=[0-9]*' <<<"$BENCH_LINE" | cut -d= -f2)
+    if [[ -n "$PPGD_PID" && -n "$BENCH_LINE" && "${accepted:-0}" -gt 0 ]]; then
+        BENCH_LINE+=" ppgd_cpu_us_per_push=$(awk -v ms="$(cpu_ms "$PPGD_PID")" -v n="$accepted" \
+            'BEGIN { printf "%.1f", ms * 1000 / n }')"
+    fi
     if [[ -z "$BENCH_LINE" ]]; then
         echo "$name: FAIL (no summary) $(tail -3 "$WORK/bench.err" | tr '\n' ' ')"
         return 1
