@@ -1266,6 +1266,69 @@ mod postgres {
         assert!(s.status("old-final", &[]).await.unwrap().is_none());
     }
 
+    /// A batch that PostgreSQL aborts to break a deadlock or a serialization conflict is run
+    /// again, also when the abort comes in the first of a receipt batch's two round trips (the
+    /// transaction is then still open, aborted, and must be rolled back before the retry). The
+    /// abort is injected: a trigger on segment raises 40001 on its first UPDATE only.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_receipt_batch_aborted_with_40001_is_retried() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let s = h.open(100);
+        let mut p = push("conf", &["1"], t(0));
+        p.confirmed = true;
+        s.insert_push(p).await.unwrap();
+        let jobs = s.lease_due(t(1), 10, t(31)).await.unwrap();
+        s.record_submitted(jobs[0].recipient_id, "smsc-a", segs(&["m1"]), true, t(2))
+            .await
+            .unwrap();
+        let (client, conn) =
+            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(
+                "CREATE SEQUENCE abort_once;
+                 CREATE FUNCTION abort_once() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF nextval('abort_once') = 1 THEN
+                         RAISE EXCEPTION 'injected conflict' USING ERRCODE = '40001';
+                     END IF;
+                     RETURN NEW;
+                 END $$;
+                 CREATE TRIGGER abort_once BEFORE UPDATE ON segment
+                     FOR EACH ROW EXECUTE FUNCTION abort_once();",
+            )
+            .await
+            .unwrap();
+        let m = s
+            .record_receipt(
+                receipt("smsc-a", "m1", ReceiptOutcome::Delivered, "stat:DELIVRD"),
+                t(3),
+            )
+            .await
+            .expect("retried after the injected 40001");
+        let ReceiptMatch::Final(ev) = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(
+            (ev.push_id.as_str(), ev.state),
+            ("conf", MessageState::Delivered)
+        );
+        let fired: i64 = client
+            .query_one("SELECT last_value FROM abort_once", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            fired, 2,
+            "the first attempt aborted, the retry went through"
+        );
+    }
+
     /// Cleanup removes a forgotten push's recipients and segments with it (migration 4 dropped
     /// the foreign keys whose ON DELETE CASCADE did it), and leaves other pushes' rows alone.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -240,7 +240,14 @@ pub(super) async fn writer_loop(
                     && retryable(e.code())
                 {
                     tracing::warn!(error = %e, batch = size, "store batch aborted by PostgreSQL (deadlock or serialization); retrying it once");
-                    r = apply(&client, &batch).await;
+                    // An abort in the first round trip of a batch with receipts leaves the
+                    // transaction open (aborted): without a ROLLBACK the retry's statements
+                    // would all fail with 25P02. (After a one-round-trip batch there is no
+                    // transaction left and the ROLLBACK only warns.)
+                    r = match client.batch_execute("ROLLBACK").await {
+                        Ok(()) => apply(&client, &batch).await,
+                        Err(rollback) => Err(rollback),
+                    };
                 }
                 if r.is_err() && client.batch_execute("ROLLBACK").await.is_err() {
                     // The connection is unusable (or in an unknown state): never reuse it.
