@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The running server.
 pub struct PgServer {
     pub port: u16,
+    /// Its TLS certificate (self-signed for "localhost"): the CA a TLS client trusts.
+    pub ca: PathBuf,
 }
 
 static SERVER: OnceLock<Option<PgServer>> = OnceLock::new();
@@ -91,6 +93,20 @@ fn start() -> Option<PgServer> {
         .tempdir()
         .expect("temp dir")
         .keep();
+    // TLS on (ssl=on accepts plain connections too): a self-signed certificate for "localhost",
+    // which the TLS tests trust as their CA ([`PgServer::ca`]).
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    std::fs::write(dir.join("server.crt"), ck.cert.pem()).expect("write server.crt");
+    std::fs::write(dir.join("server.key"), ck.signing_key.serialize_pem()).expect("server.key");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The server refuses a key others may read.
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .expect("chmod server.key");
+    }
     if root {
         run(
             {
@@ -123,9 +139,11 @@ fn start() -> Option<PgServer> {
         .port();
     let opts = format!(
         "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=on -c max_connections=600 \
-         -c shared_buffers=64MB {}",
+         -c shared_buffers=64MB -c ssl=on -c ssl_cert_file={crt} -c ssl_key_file={key} {}",
         dir.display(),
-        std::env::var("TEST_PG_OPTS").unwrap_or_default()
+        std::env::var("TEST_PG_OPTS").unwrap_or_default(),
+        crt = dir.join("server.crt").display(),
+        key = dir.join("server.key").display(),
     );
     run(
         {
@@ -164,7 +182,10 @@ fn start() -> Option<PgServer> {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the PostgreSQL watchdog");
-    Some(PgServer { port })
+    Some(PgServer {
+        port,
+        ca: dir.join("server.crt"),
+    })
 }
 
 /// The server of this test run, started on first use; None (after a notice) when PostgreSQL is

@@ -1009,6 +1009,7 @@ impl Harness for PgHarness {
         tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(ppgd::store::postgres::PgStore::connect(
                 url,
+                None,
                 queue_limit,
                 256,
                 self.metrics.clone(),
@@ -1327,6 +1328,99 @@ mod postgres {
             fired, 2,
             "the first attempt aborted, the retry went through"
         );
+    }
+
+    fn connect_tls(
+        url: &str,
+        ca: &std::path::Path,
+        server_name: &str,
+    ) -> Result<ppgd::store::postgres::PgStore, ppgd::store::StoreError> {
+        let tls = ppgd::config::TlsClientConfig {
+            ca: ca.to_path_buf(),
+            server_name: Some(server_name.to_string()),
+        };
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(ppgd::store::postgres::PgStore::connect(
+                url,
+                Some(&tls),
+                100,
+                256,
+                Metrics::new(),
+            ))
+        })
+    }
+
+    /// `[store] tls`: every connection of the store (the pool and the LISTEN connection) is TLS,
+    /// verified against the CA for the configured name, and the store works over it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn store_over_tls_is_verified_and_encrypted() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let url = h.url.as_deref().unwrap();
+        let ca = &super::super::pg::server().unwrap().ca;
+        let s = connect_tls(url, ca, "localhost").expect("TLS store");
+        s.insert_push(push("tls-1", &["1"], t(0))).await.unwrap();
+        assert_eq!(s.status("tls-1", &[]).await.unwrap().unwrap().len(), 1);
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let row = client
+            .query_one(
+                "SELECT COUNT(*) FILTER (WHERE s.ssl), COUNT(*) FILTER (WHERE NOT s.ssl)
+                 FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                 WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap();
+        let (tls, plain): (i64, i64) = (row.get(0), row.get(1));
+        assert!(
+            tls >= 2,
+            "the LISTEN connection and a pooled one at least: {tls}"
+        );
+        assert_eq!(plain, 0, "no plain connection from the TLS store");
+    }
+
+    /// A server whose certificate the CA did not sign, or that names another host, is refused
+    /// at connect (nothing is stored over an unverified connection); a URL asking for TLS
+    /// without `[store] tls` to verify it with is refused before any connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn store_tls_refuses_what_it_cannot_verify() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let url = h.url.as_deref().unwrap();
+        let ca = &super::super::pg::server().unwrap().ca;
+        let other = tempfile::NamedTempFile::new().unwrap();
+        let stranger = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        std::fs::write(other.path(), stranger.cert.pem()).unwrap();
+        let err = connect_tls(url, other.path(), "localhost")
+            .err()
+            .expect("an unknown CA")
+            .to_string();
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+        let err = connect_tls(url, ca, "db.example")
+            .err()
+            .expect("another name")
+            .to_string();
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+        let err = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(ppgd::store::postgres::PgStore::connect(
+                &format!("{url}?sslmode=require"),
+                None,
+                100,
+                256,
+                Metrics::new(),
+            ))
+        })
+        .err()
+        .expect("sslmode=require without [store] tls")
+        .to_string();
+        assert!(err.contains("[store] tls"), "{err}");
     }
 
     /// Cleanup removes a forgotten push's recipients and segments with it (migration 4 dropped

@@ -264,6 +264,7 @@ pub async fn open_store(cfg: &Config, metrics: &Metrics) -> anyhow::Result<AnySt
             AnyStore::Postgres(
                 PgStore::connect(
                     url,
+                    cfg.store.tls.as_ref(),
                     cfg.store.queue_limit,
                     cfg.store.batch_max,
                     metrics.clone(),
@@ -294,7 +295,7 @@ pub async fn migrate_store(cfg: &Config) -> anyhow::Result<i64> {
                 .url
                 .as_deref()
                 .context("store.url is required when store.backend = \"postgres\"")?;
-            Ok(crate::store::postgres::migrate(url)
+            Ok(crate::store::postgres::migrate(url, cfg.store.tls.as_ref())
                 .await
                 .context("store.url (postgres)")?)
         }

@@ -115,6 +115,9 @@ pub struct StoreConfig {
     pub queue_limit: u64,
     /// Group commit: at most this many writes in one transaction.
     pub batch_max: usize,
+    /// Postgres: TLS to the server, verified against this CA (and `server_name`, default the
+    /// URL's host). Set, TLS is required; unset, the connection is plain.
+    pub tls: Option<TlsClientConfig>,
 }
 
 impl Default for StoreConfig {
@@ -127,6 +130,7 @@ impl Default for StoreConfig {
             retention: Duration::from_secs(7 * 86_400),
             queue_limit: 1_000_000,
             batch_max: 256,
+            tls: None,
         }
     }
 }
@@ -522,6 +526,12 @@ impl Config {
                 "is required when store.backend = \"postgres\"",
             );
         }
+        if self.store.backend == StoreBackend::Embedded && self.store.tls.is_some() {
+            return bad(
+                "store.tls".into(),
+                "is for store.backend = \"postgres\" (the embedded store is a local file)",
+            );
+        }
         if self.store.lease < Duration::from_secs(1) {
             return bad("store.lease".into(), "must be at least 1s");
         }
@@ -738,6 +748,17 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("store.url")
+        );
+        let tls_embedded = base.replacen(
+            "backend = \"embedded\"",
+            "backend = \"embedded\"\ntls = { ca = \"/etc/ppgd/db-ca.pem\" }",
+            1,
+        );
+        assert!(
+            Config::from_toml(&tls_embedded)
+                .unwrap_err()
+                .to_string()
+                .contains("store.tls")
         );
     }
 }

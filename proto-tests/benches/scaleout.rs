@@ -118,7 +118,7 @@ fn benches(c: &mut Criterion) {
             let url = pg::fresh_db().await?;
             let mut v = Vec::new();
             for _ in 0..n {
-                let s = PgStore::connect(&url, u64::MAX, 256, Metrics::new())
+                let s = PgStore::connect(&url, None, u64::MAX, 256, Metrics::new())
                     .await
                     .expect("connect postgres");
                 v.push(Arc::new(AnyStore::Postgres(s)));

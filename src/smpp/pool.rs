@@ -165,29 +165,11 @@ pub struct Pool {
 }
 
 fn tls_connector(cfg: &SmscConfig) -> Option<Result<tokio_rustls::TlsConnector, String>> {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
     let tls = cfg.tls.as_ref()?;
-    let build = || -> Result<tokio_rustls::TlsConnector, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        let certs = CertificateDer::pem_file_iter(&tls.ca)
-            .map_err(|e| format!("reading CA {}: {e}", tls.ca.display()))?;
-        for cert in certs {
-            let cert = cert.map_err(|e| format!("CA {}: {e}", tls.ca.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("CA {}: {e}", tls.ca.display()))?;
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
-    };
-    Some(build())
+    Some(
+        crate::util::tls::client_config(tls)
+            .map(|config| tokio_rustls::TlsConnector::from(Arc::new(config))),
+    )
 }
 
 /// Maps a local PDU build failure to the command_status an SMSC would have answered.

@@ -50,13 +50,15 @@
 //! other instances since the last count are not counted yet, so N instances may overshoot the
 //! limit by what they accept in 100 ms.
 //!
-//! No TLS to the database: connections use `NoTls` (run the database on a trusted network or a
-//! local socket; TLS would be a `tokio-postgres-rustls` connector here).
+//! TLS to the database: `[store] tls` (the CA that signed the server's certificate, and the name
+//! to verify), required when set; see the `tls` module.
 
 #[path = "postgres/outcome.rs"]
 mod outcome;
 #[path = "postgres/schema.rs"]
 pub mod schema;
+#[path = "postgres/tls.rs"]
+pub mod tls;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -64,14 +66,17 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
+use tokio_postgres::config::SslMode;
 
 use outcome::{FinishArgs, FinishReq, Outcome};
+use tls::PgTls;
 
 use super::{
     CancelOutcome, FinalEvent, Job, MessageState, NewPush, Notification, Priority, PushStore,
     QueueStats, ReceiptMatch, ReceiptUpdate, RecipientStatus, StoreError, SubmittedSegment,
 };
+use crate::config::TlsClientConfig;
 use crate::metrics::Metrics;
 use crate::util::UtcTime;
 
@@ -103,15 +108,32 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.as_db_error() {
             Some(db) => StoreError::Backend(format!("postgres: {}: {}", db.code().code(), db)),
-            None => StoreError::Backend(format!("postgres: {e}")),
+            None => StoreError::Backend(format!("postgres: {}", with_causes(&e))),
         }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Backend(format!("postgres pool: {e}"))
+        StoreError::Backend(format!("postgres pool: {}", with_causes(&e)))
     }
+}
+
+/// An error with its chain of causes ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer"): the outer message alone does not say what to fix.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        // deadpool repeats its inner error's text in its own.
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// One `insert_push` waiting for the writer.
@@ -166,11 +188,38 @@ const FREE_PLANNER: &str = "SET LOCAL enable_seqscan = on; SET LOCAL enable_bitm
     SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on;
     SET LOCAL plan_cache_mode = auto";
 
-/// Parses the URL and opens a pool of `NoTls` connections (no connection is made yet).
-fn pool_for(url: &str, size: usize) -> Result<(tokio_postgres::Config, Pool), StoreError> {
-    let pg: tokio_postgres::Config = url
+/// Parses the URL and opens a pool (no connection is made yet): over TLS when `[store] tls` is
+/// set (then required: `sslmode=require`), else without (`sslmode=disable`; a URL asking for
+/// TLS without `[store] tls` to verify the server with is refused).
+fn pool_for(
+    url: &str,
+    tls: Option<&TlsClientConfig>,
+    size: usize,
+) -> Result<(tokio_postgres::Config, PgTls, Pool), StoreError> {
+    let mut pg: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Backend(format!("store.url: {e}")))?;
+    match (tls.is_some(), pg.get_ssl_mode()) {
+        (true, SslMode::Disable) => {
+            return Err(StoreError::Backend(
+                "store.url says sslmode=disable but [store] tls is set: remove one".into(),
+            ));
+        }
+        (true, _) => {
+            pg.ssl_mode(SslMode::Require);
+        }
+        (false, SslMode::Require) => {
+            return Err(StoreError::Backend(
+                "store.url asks for sslmode=require: set [store] tls (ca = the PEM file of the \
+                 CA that signed the server's certificate) so that the server can be verified"
+                    .into(),
+            ));
+        }
+        (false, _) => {
+            pg.ssl_mode(SslMode::Disable);
+        }
+    }
+    let connector = PgTls::new(tls).map_err(|e| StoreError::Backend(format!("store.tls: {e}")))?;
     // Plans: every statement of the store is a set of key lookups (an `unnest` array joined to
     // primary keys, or an ordered scan of a queue index that stops at a LIMIT), so the right plan
     // is the same whatever the sizes: nested loops over index scans. The pool's sessions are told
@@ -189,7 +238,7 @@ fn pool_for(url: &str, size: usize) -> Result<(tokio_postgres::Config, Pool), St
     pooled.options(&options);
     let mgr = Manager::from_config(
         pooled,
-        NoTls,
+        connector.clone(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -198,12 +247,12 @@ fn pool_for(url: &str, size: usize) -> Result<(tokio_postgres::Config, Pool), St
         .max_size(size)
         .build()
         .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
-    Ok((pg, pool))
+    Ok((pg, connector, pool))
 }
 
 /// Applies the migrations (`ppgd store migrate`; `PgStore::connect` does it too).
-pub async fn migrate(url: &str) -> Result<i64, StoreError> {
-    let (_, pool) = pool_for(url, 1)?;
+pub async fn migrate(url: &str, tls: Option<&TlsClientConfig>) -> Result<i64, StoreError> {
+    let (_, _, pool) = pool_for(url, tls, 1)?;
     let mut client = pool.get().await?;
     schema::migrate(&mut client, UtcTime::now()).await
 }
@@ -213,11 +262,12 @@ impl PgStore {
     /// LISTEN task. Leases found in the database are left alone: other instances may hold them.
     pub async fn connect(
         url: &str,
+        tls: Option<&TlsClientConfig>,
         queue_limit: u64,
         batch_max: usize,
         metrics: Metrics,
     ) -> Result<PgStore, StoreError> {
-        let (pg, pool) = pool_for(url, POOL_SIZE)?;
+        let (pg, connector, pool) = pool_for(url, tls, POOL_SIZE)?;
         // Counted once before the writers start, so that no writer accepts against a count of 0.
         let pending = {
             let mut client = pool.get().await?;
@@ -254,7 +304,7 @@ impl PgStore {
         let wake = Arc::new(Notify::new());
         // The first LISTEN is in place before connect returns: a push stored after it wakes us.
         let (ready_tx, ready_rx) = oneshot::channel();
-        let listener = tokio::spawn(listen_loop(pg, wake.clone(), Some(ready_tx)));
+        let listener = tokio::spawn(listen_loop(pg, connector, wake.clone(), Some(ready_tx)));
         match ready_rx.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -311,12 +361,13 @@ impl Drop for PgStore {
 /// Reconnects with a backoff when the connection is lost (polling covers the gap).
 async fn listen_loop(
     pg: tokio_postgres::Config,
+    connector: PgTls,
     wake: Arc<Notify>,
     mut ready: Option<oneshot::Sender<Result<(), StoreError>>>,
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match pg.connect(NoTls).await {
+        match pg.connect(connector.clone()).await {
             Ok((client, mut conn)) => {
                 // The connection yields notifications only while it is polled: drive it here and
                 // send LISTEN through the client beside it.

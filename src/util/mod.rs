@@ -1,5 +1,6 @@
-//! Small pure helpers shared by several codecs.
+//! Small helpers shared by several modules (date-times of the codecs, the TLS client setup).
 
 pub mod datetime;
+pub mod tls;
 
 pub use datetime::{DateTimeError, UtcTime};
