@@ -1330,6 +1330,51 @@ mod postgres {
         );
     }
 
+    /// An insert batch aborted with 40001/40P01 (a deadlock on the push-id index between two
+    /// instances) is run once more: its pushes are stored and answered Ok, not refused. The
+    /// abort is injected by a trigger on push's first INSERT.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_insert_batch_aborted_with_40p01_is_retried() {
+        let h = PgHarness::new();
+        if !h.available() {
+            return;
+        }
+        let s = h.open(100);
+        let (client, conn) =
+            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(
+                "CREATE SEQUENCE abort_once;
+                 CREATE FUNCTION abort_once() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF nextval('abort_once') = 1 THEN
+                         RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01';
+                     END IF;
+                     RETURN NEW;
+                 END $$;
+                 CREATE TRIGGER abort_once BEFORE INSERT ON push
+                     FOR EACH ROW EXECUTE FUNCTION abort_once();",
+            )
+            .await
+            .unwrap();
+        s.insert_push(push("dl-1", &["1"], t(0)))
+            .await
+            .expect("retried after the injected 40P01");
+        assert_eq!(s.status("dl-1", &[]).await.unwrap().unwrap().len(), 1);
+        let fired: i64 = client
+            .query_one("SELECT last_value FROM abort_once", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            fired, 2,
+            "the first attempt aborted, the retry went through"
+        );
+    }
+
     fn connect_tls(
         url: &str,
         ca: &std::path::Path,

@@ -542,7 +542,18 @@ async fn writer_loop(
                 d.value = d.value.saturating_sub(n);
             }
         };
-        match insert_batch(&client, &accepted).await {
+        // Two batches inserting the same push-ids in opposite orders (a PI that resends a
+        // timed-out push through the load balancer to another instance) can deadlock on the
+        // UNIQUE index; PostgreSQL aborts one (40P01). The statement is its own transaction, so
+        // nothing of it was kept: run it once more rather than refuse every push of the batch.
+        let mut result = insert_batch(&client, &accepted).await;
+        if let Err(e) = &result
+            && outcome::retryable(e.code())
+        {
+            tracing::warn!(error = %e, batch = size, "store insert aborted by PostgreSQL (deadlock or serialization); retrying it once");
+            result = insert_batch(&client, &accepted).await;
+        }
+        match result.map_err(StoreError::from) {
             Ok(inserted) => {
                 let mut refused = 0u64;
                 for (c, stored) in accepted.into_iter().zip(inserted) {
@@ -602,7 +613,7 @@ fn leased_jobs(push: NewPush, ids: &[i64]) -> Vec<Job> {
 async fn insert_batch(
     client: &deadpool_postgres::Client,
     calls: &[InsertCall],
-) -> Result<Vec<Option<Vec<i64>>>, StoreError> {
+) -> Result<Vec<Option<Vec<i64>>>, tokio_postgres::Error> {
     let mut push_id = Vec::with_capacity(calls.len());
     let mut pi = Vec::with_capacity(calls.len());
     let mut pap_version = Vec::with_capacity(calls.len());
