@@ -695,8 +695,39 @@ async fn cancel_before_deliver_after_and_status_says_cancelled() {
     assert!(t.sim_messages().is_empty());
 }
 
+type Notifications = std::sync::Arc<std::sync::Mutex<Vec<PapMessage>>>;
+
 /// A PI's result-notification endpoint: records every notification, answers 1000.
-async fn notification_sink() -> (String, std::sync::Arc<std::sync::Mutex<Vec<PapMessage>>>) {
+async fn notification_sink() -> (String, Notifications) {
+    let (app, got) = notification_app();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+/// The same endpoint over HTTPS with a certificate for "localhost" (`cert` and `key`, PEM).
+async fn notification_sink_tls(cert: &str, key: &str) -> (String, Notifications) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (app, got) = notification_app();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem(
+        cert.as_bytes().to_vec(),
+        key.as_bytes().to_vec(),
+    )
+    .await
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!(
+        "https://localhost:{}/notify",
+        listener.local_addr().unwrap().port()
+    );
+    let server = axum_server::from_tcp_rustls(listener, config).unwrap();
+    tokio::spawn(async move { server.serve(app.into_make_service()).await.unwrap() });
+    (url, got)
+}
+
+fn notification_app() -> (axum::Router, Notifications) {
     use axum::routing::post;
     let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let store = got.clone();
@@ -728,10 +759,69 @@ async fn notification_sink() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Pap
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/notify", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, got)
+    (app, got)
+}
+
+/// TLS both ways: the PI pushes over https:// to a PAP listener with `[pap] tls` (verified with
+/// the CA it was given, as `ppgd push --ca` does), and the result notification goes back over
+/// https:// to the PI, verified against `[notify] tls`. Without `[notify] tls` an https://
+/// notification URL is refused by the client, naming the setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_and_result_notification_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw_cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let pi_cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let file = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let gw_crt = file("gw.crt", gw_cert.cert.pem());
+    let gw_key = file("gw.key", gw_cert.signing_key.serialize_pem());
+    let pi_crt = file("pi.crt", pi_cert.cert.pem());
+    let (notify_url, got) =
+        notification_sink_tls(&pi_cert.cert.pem(), &pi_cert.signing_key.serialize_pem()).await;
+    let mut t = TestGateway::start_with(|c| {
+        c.pap.tls = Some(ppgd::config::TlsServerConfig {
+            cert: gw_crt.clone(),
+            key: gw_key,
+        });
+        c.notify.tls = Some(ppgd::config::TlsClientConfig {
+            ca: pi_crt,
+            server_name: None,
+        });
+    })
+    .await;
+    t.url = format!("https://localhost:{}/wappush", t.gw.pap_addr.port());
+    t.client = PapClient::with_tls(
+        Duration::from_secs(10),
+        Some(&ppgd::config::TlsClientConfig {
+            ca: gw_crt,
+            server_name: None,
+        }),
+    )
+    .unwrap();
+    let mut a = t.args();
+    a.to = vec!["+491701234567".into()];
+    a.push_id = Some("tls-1".into());
+    a.mms_location = Some("http://mmsc.example/m/tls-1".into());
+    a.confirmed = true;
+    a.notify_to = Some(notify_url.clone());
+    assert_eq!(push_code(&t.send(&a).await.1), 1001);
+    wait_for("result notification over https", || async {
+        !got.lock().unwrap().is_empty()
+    })
+    .await;
+    let PapMessage::ResultNotification(n) = got.lock().unwrap()[0].clone() else {
+        panic!()
+    };
+    assert_eq!((n.push_id.as_str(), n.code.as_u16()), ("tls-1", 1000));
+    let err = PapClient::new(Duration::from_secs(5))
+        .post(&notify_url, "application/xml", None, Bytes::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[notify] tls"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,6 +72,11 @@ impl Gateway {
             None
         };
 
+        // Before the store opens: a bad CA file is a start-up error, not a notification failure
+        // days later.
+        let notify_client =
+            crate::notify::PapClient::with_tls(cfg.notify.timeout, cfg.notify.tls.as_ref())
+                .map_err(|e| anyhow::anyhow!("notify.tls: {e}"))?;
         let store = Arc::new(open_store(&cfg, &metrics).await?);
 
         let (receipt_tx, receipt_rx) = mpsc::channel(1024);
@@ -98,6 +103,7 @@ impl Gateway {
         tasks.spawn(crate::notify::run(
             store.clone(),
             cfg.notify.clone(),
+            notify_client,
             metrics.clone(),
             shutdown_rx.clone(),
         ));

@@ -25,6 +25,9 @@ pub struct PushArgs {
     /// The PPG's PAP URL.
     #[arg(long, default_value = "http://127.0.0.1:8080/wappush")]
     pub url: String,
+    /// For an https:// URL: a PEM file of the CA certificates to verify the PPG with.
+    #[arg(long)]
+    pub ca: Option<std::path::PathBuf>,
     #[arg(long)]
     pub username: Option<String>,
     #[arg(long)]
@@ -306,7 +309,12 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
         (None, None) => None,
         _ => bail!("give both --username and --password, or neither"),
     };
-    let client = PapClient::new(Duration::from_secs(args.timeout));
+    let tls = args.ca.as_ref().map(|ca| crate::config::TlsClientConfig {
+        ca: ca.clone(),
+        server_name: None,
+    });
+    let client = PapClient::with_tls(Duration::from_secs(args.timeout), tls.as_ref())
+        .map_err(|e| anyhow::anyhow!("--ca: {e}"))?;
     let reply = client
         .post(&args.url, &content_type, auth.as_deref(), Bytes::from(body))
         .await

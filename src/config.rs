@@ -325,6 +325,9 @@ pub struct NotifyConfig {
     #[serde(with = "humantime_serde")]
     pub give_up_after: Duration,
     pub concurrency: usize,
+    /// https:// notification URLs: the CA certificates to verify the PIs' servers with (the
+    /// name checked is each URL's host). Unset, https:// URLs are refused.
+    pub tls: Option<TlsClientConfig>,
 }
 
 impl Default for NotifyConfig {
@@ -335,6 +338,7 @@ impl Default for NotifyConfig {
             retry_max: Duration::from_secs(600),
             give_up_after: Duration::from_secs(3 * 86_400),
             concurrency: 16,
+            tls: None,
         }
     }
 }

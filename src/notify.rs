@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Semaphore, watch};
 use tracing::{debug, info, warn};
 
-use crate::config::NotifyConfig;
+use crate::config::{NotifyConfig, TlsClientConfig};
 use crate::dispatch::backoff;
 use crate::metrics::Metrics;
 use crate::pap::{
@@ -24,10 +25,13 @@ use crate::pap::{
 use crate::store::{Notification, PushStore};
 use crate::util::UtcTime;
 
-/// A plain HTTP/1.1 client for PAP messages (notifications, and the `ppgd push` client).
+/// An HTTP/1.1 client for PAP messages (notifications, and the `ppgd push` client): http://
+/// always, https:// when it was given CA certificates to verify servers with.
 #[derive(Clone)]
 pub struct PapClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// https:// allowed (a CA file was configured).
+    https: bool,
     timeout: Duration,
 }
 
@@ -50,16 +54,51 @@ pub enum PostError {
 }
 
 impl PapClient {
+    /// http:// only.
     pub fn new(timeout: Duration) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(timeout));
-        PapClient {
+        Self::build(timeout, None).expect("a client without TLS roots cannot fail to build")
+    }
+
+    /// http://, and https:// verified against the CA certificates of `tls` (each server's name
+    /// is the host of its URL, so `server_name` must not be set).
+    pub fn with_tls(timeout: Duration, tls: Option<&TlsClientConfig>) -> Result<Self, String> {
+        if let Some(name) = tls.and_then(|t| t.server_name.as_deref()) {
+            return Err(format!(
+                "tls.server_name = {name:?}: each URL names its own host; remove it"
+            ));
+        }
+        Self::build(timeout, tls)
+    }
+
+    fn build(timeout: Duration, tls: Option<&TlsClientConfig>) -> Result<Self, String> {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(timeout));
+        // The HTTPS connector below decides by scheme; the plain one must let https through.
+        http.enforce_http(false);
+        let config = match tls {
+            Some(t) => crate::util::tls::client_config(t)?,
+            // No roots: https:// is refused in `post` before any connection.
+            None => rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+        };
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        Ok(PapClient {
             client: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(30))
                 .build(connector),
+            https: tls.is_some(),
             timeout,
-        }
+        })
     }
 
     /// POSTs `body` with the given content type (and optional Basic credentials).
@@ -76,11 +115,24 @@ impl PapClient {
                     url: url.to_string(),
                     reason: e.to_string(),
                 })?;
-        if uri.scheme_str() != Some("http") {
-            return Err(PostError::Url {
-                url: url.to_string(),
-                reason: "only http:// URLs are supported by this client (put a TLS proxy in front for https)".into(),
-            });
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") if self.https => {}
+            Some("https") => {
+                return Err(PostError::Url {
+                    url: url.to_string(),
+                    reason: "https:// needs the CA certificates to verify the server with \
+                             ([notify] tls = { ca = \"/etc/ssl/certs/ca-certificates.crt\" } \
+                             for notifications, --ca for ppgd push)"
+                        .into(),
+                });
+            }
+            _ => {
+                return Err(PostError::Url {
+                    url: url.to_string(),
+                    reason: "only http:// and https:// URLs".into(),
+                });
+            }
         }
         let mut req = hyper::Request::post(uri).header(hyper::header::CONTENT_TYPE, content_type);
         if let Some(auth) = authorization {
@@ -123,10 +175,10 @@ impl PapClient {
 pub async fn run<S: PushStore>(
     store: Arc<S>,
     cfg: NotifyConfig,
+    client: PapClient,
     metrics: Metrics,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let client = PapClient::new(cfg.timeout);
     let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
     let lease = cfg.timeout * 2 + Duration::from_secs(5);
     loop {
