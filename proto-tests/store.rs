@@ -1000,6 +1000,45 @@ impl PgHarness {
             metrics: Metrics::new(),
         }
     }
+
+    /// A plain connection to this harness's database, for a test to look at or arrange rows.
+    pub async fn sql(&self) -> tokio_postgres::Client {
+        let url = self.url.as_deref().expect("PostgreSQL available");
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test database");
+        tokio::spawn(conn);
+        client
+    }
+}
+
+/// Makes the first `op` (INSERT or UPDATE) on `table` fail with `sqlstate`, as PostgreSQL does to
+/// break a deadlock (40P01) or a serialization conflict (40001); later ones go through.
+/// [`aborts_injected`] tells how many times the trigger ran.
+async fn abort_first(client: &tokio_postgres::Client, op: &str, table: &str, sqlstate: &str) {
+    client
+        .batch_execute(&format!(
+            "CREATE SEQUENCE abort_once;
+             CREATE FUNCTION abort_once() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF nextval('abort_once') = 1 THEN
+                     RAISE EXCEPTION 'injected abort' USING ERRCODE = '{sqlstate}';
+                 END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER abort_once BEFORE {op} ON {table}
+                 FOR EACH ROW EXECUTE FUNCTION abort_once();"
+        ))
+        .await
+        .expect("install the abort trigger");
+}
+
+async fn aborts_injected(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one("SELECT last_value FROM abort_once", &[])
+        .await
+        .expect("read the abort trigger's count")
+        .get(0)
 }
 
 impl Harness for PgHarness {
@@ -1172,11 +1211,7 @@ mod postgres {
             }
         };
         let mut bad = check("empty").await;
-        let (client, conn) =
-            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-        tokio::spawn(conn);
+        let client = h.sql().await;
         client
             .batch_execute(
                 "INSERT INTO push (push_id, pi, pap_version, received_at, priority, confirmed,
@@ -1207,11 +1242,7 @@ mod postgres {
         if !h.available() {
             return;
         }
-        let url = h.url.as_deref().unwrap();
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
+        let client = h.sql().await;
         client
             .batch_execute(
                 "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -1285,26 +1316,8 @@ mod postgres {
         s.record_submitted(jobs[0].recipient_id, "smsc-a", segs(&["m1"]), true, t(2))
             .await
             .unwrap();
-        let (client, conn) =
-            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-        tokio::spawn(conn);
-        client
-            .batch_execute(
-                "CREATE SEQUENCE abort_once;
-                 CREATE FUNCTION abort_once() RETURNS trigger LANGUAGE plpgsql AS $$
-                 BEGIN
-                     IF nextval('abort_once') = 1 THEN
-                         RAISE EXCEPTION 'injected conflict' USING ERRCODE = '40001';
-                     END IF;
-                     RETURN NEW;
-                 END $$;
-                 CREATE TRIGGER abort_once BEFORE UPDATE ON segment
-                     FOR EACH ROW EXECUTE FUNCTION abort_once();",
-            )
-            .await
-            .unwrap();
+        let client = h.sql().await;
+        abort_first(&client, "UPDATE", "segment", "40001").await;
         let m = s
             .record_receipt(
                 receipt("smsc-a", "m1", ReceiptOutcome::Delivered, "stat:DELIVRD"),
@@ -1319,13 +1332,9 @@ mod postgres {
             (ev.push_id.as_str(), ev.state),
             ("conf", MessageState::Delivered)
         );
-        let fired: i64 = client
-            .query_one("SELECT last_value FROM abort_once", &[])
-            .await
-            .unwrap()
-            .get(0);
         assert_eq!(
-            fired, 2,
+            aborts_injected(&client).await,
+            2,
             "the first attempt aborted, the retry went through"
         );
     }
@@ -1340,37 +1349,15 @@ mod postgres {
             return;
         }
         let s = h.open(100);
-        let (client, conn) =
-            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-        tokio::spawn(conn);
-        client
-            .batch_execute(
-                "CREATE SEQUENCE abort_once;
-                 CREATE FUNCTION abort_once() RETURNS trigger LANGUAGE plpgsql AS $$
-                 BEGIN
-                     IF nextval('abort_once') = 1 THEN
-                         RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01';
-                     END IF;
-                     RETURN NEW;
-                 END $$;
-                 CREATE TRIGGER abort_once BEFORE INSERT ON push
-                     FOR EACH ROW EXECUTE FUNCTION abort_once();",
-            )
-            .await
-            .unwrap();
+        let client = h.sql().await;
+        abort_first(&client, "INSERT", "push", "40P01").await;
         s.insert_push(push("dl-1", &["1"], t(0)))
             .await
             .expect("retried after the injected 40P01");
         assert_eq!(s.status("dl-1", &[]).await.unwrap().unwrap().len(), 1);
-        let fired: i64 = client
-            .query_one("SELECT last_value FROM abort_once", &[])
-            .await
-            .unwrap()
-            .get(0);
         assert_eq!(
-            fired, 2,
+            aborts_injected(&client).await,
+            2,
             "the first attempt aborted, the retry went through"
         );
     }
@@ -1408,10 +1395,7 @@ mod postgres {
         let s = connect_tls(url, ca, "localhost").expect("TLS store");
         s.insert_push(push("tls-1", &["1"], t(0))).await.unwrap();
         assert_eq!(s.status("tls-1", &[]).await.unwrap().unwrap().len(), 1);
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
+        let client = h.sql().await;
         let row = client
             .query_one(
                 "SELECT COUNT(*) FILTER (WHERE s.ssl), COUNT(*) FILTER (WHERE NOT s.ssl)
@@ -1492,11 +1476,7 @@ mod postgres {
                     .unwrap();
             }
         }
-        let (client, conn) =
-            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-        tokio::spawn(conn);
+        let client = h.sql().await;
         let count = |sql: &'static str| {
             let client = &client;
             async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
@@ -1532,11 +1512,7 @@ mod postgres {
             .unwrap()
             .expect("final at once");
         assert_eq!((ev.state, ev.code), (MessageState::Delivered, 1000));
-        let (client, conn) =
-            tokio_postgres::connect(h.url.as_deref().unwrap(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-        tokio::spawn(conn);
+        let client = h.sql().await;
         let row = client
             .query_one(
                 "SELECT r.submitted, r.smsc, r.state, r.updated_at, r.leased_until
