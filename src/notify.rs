@@ -76,17 +76,8 @@ impl PapClient {
         http.set_connect_timeout(Some(timeout));
         // The HTTPS connector below decides by scheme; the plain one must let https through.
         http.enforce_http(false);
-        let config = match tls {
-            Some(t) => crate::util::tls::client_config(t)?,
-            // No roots: https:// is refused in `post` before any connection.
-            None => rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth(),
-        };
+        // Without CAs, https:// is refused in `post` before any connection.
+        let config = crate::util::tls::client_config_or_none(tls)?;
         let connector = HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_or_http()

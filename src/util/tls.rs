@@ -9,6 +9,17 @@ use rustls_pki_types::pem::PemObject;
 
 use crate::config::TlsClientConfig;
 
+/// A client configuration trusting the PEM CA file of `tls`; an error names the file. None
+/// gives one that trusts nothing (for a client that refuses TLS before any handshake).
+pub fn client_config_or_none(
+    tls: Option<&TlsClientConfig>,
+) -> Result<rustls::ClientConfig, String> {
+    match tls {
+        Some(t) => client_config(t),
+        None => with_roots(rustls::RootCertStore::empty()),
+    }
+}
+
 /// A client configuration trusting the PEM CA file of `tls`; an error names the file.
 pub fn client_config(tls: &TlsClientConfig) -> Result<rustls::ClientConfig, String> {
     let mut roots = rustls::RootCertStore::empty();
@@ -23,6 +34,10 @@ pub fn client_config(tls: &TlsClientConfig) -> Result<rustls::ClientConfig, Stri
     if roots.is_empty() {
         return Err(format!("CA {}: no certificate in it", tls.ca.display()));
     }
+    with_roots(roots)
+}
+
+fn with_roots(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
     Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

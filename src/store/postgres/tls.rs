@@ -30,25 +30,11 @@ pub struct PgTls {
 impl PgTls {
     /// From `[store] tls`; None gives a connector for sessions that never use it.
     pub fn new(tls: Option<&TlsClientConfig>) -> Result<PgTls, String> {
-        match tls {
-            Some(t) => Ok(PgTls {
-                config: Arc::new(crate::util::tls::client_config(t)?),
-                server_name: t.server_name.clone(),
-            }),
-            None => Ok(PgTls {
-                // No roots: any handshake would fail, and none is attempted (sslmode=disable).
-                config: Arc::new(
-                    rustls::ClientConfig::builder_with_provider(Arc::new(
-                        rustls::crypto::ring::default_provider(),
-                    ))
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| e.to_string())?
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth(),
-                ),
-                server_name: None,
-            }),
-        }
+        // Without `[store] tls` no handshake is attempted (sslmode=disable): no roots needed.
+        Ok(PgTls {
+            config: Arc::new(crate::util::tls::client_config_or_none(tls)?),
+            server_name: tls.and_then(|t| t.server_name.clone()),
+        })
     }
 }
 
