@@ -507,6 +507,19 @@ struct ReceiptIn<'a> {
     now: UtcTime,
 }
 
+/// The statement when `needed` (prepared once per connection, cached after), else None.
+async fn prepare_if(
+    client: &deadpool_postgres::Client,
+    needed: bool,
+    sql: &str,
+) -> Result<Option<tokio_postgres::Statement>, tokio_postgres::Error> {
+    if needed {
+        Ok(Some(client.prepare_cached(sql).await?))
+    } else {
+        Ok(None)
+    }
+}
+
 /// Applies one batch in one transaction; one reply per call, in call order.
 async fn apply(
     client: &deadpool_postgres::Client,
@@ -633,46 +646,14 @@ async fn apply(
     }
 
     // Statements (one round trip the first time on a connection, cached after).
-    let st_sub = if sub_id.is_empty() {
-        None
-    } else {
-        Some(client.prepare_cached(SUBMITTED_SQL).await?)
-    };
-    let st_retry = if rt_id.is_empty() {
-        None
-    } else {
-        Some(client.prepare_cached(RETRY_SQL).await?)
-    };
-    let st_notify = if rt_id.is_empty() {
-        None
-    } else {
-        Some(client.prepare_cached(NOTIFY_SQL).await?)
-    };
-    let st_lock = if receipts.is_empty() {
-        None
-    } else {
-        Some(client.prepare_cached(RECEIPT_LOCK_SQL).await?)
-    };
-    let st_so = if so_smsc.is_empty() {
-        None
-    } else {
-        Some(client.prepare_cached(SEGMENT_OUTCOME_SQL).await?)
-    };
-    let st_out = if dl_smsc.is_empty() {
-        None
-    } else {
-        Some(client.prepare_cached(OUTSTANDING_SQL).await?)
-    };
-    let st_nr = if nr_id.is_empty() {
-        None
-    } else {
-        Some(client.prepare_cached(NOTIFICATION_RETRY_SQL).await?)
-    };
-    let st_nd = if nd_id.is_empty() {
-        None
-    } else {
-        Some(client.prepare_cached(NOTIFICATION_DONE_SQL).await?)
-    };
+    let st_sub = prepare_if(client, !sub_id.is_empty(), SUBMITTED_SQL).await?;
+    let st_retry = prepare_if(client, !rt_id.is_empty(), RETRY_SQL).await?;
+    let st_notify = prepare_if(client, !rt_id.is_empty(), NOTIFY_SQL).await?;
+    let st_lock = prepare_if(client, !receipts.is_empty(), RECEIPT_LOCK_SQL).await?;
+    let st_so = prepare_if(client, !so_smsc.is_empty(), SEGMENT_OUTCOME_SQL).await?;
+    let st_out = prepare_if(client, !dl_smsc.is_empty(), OUTSTANDING_SQL).await?;
+    let st_nr = prepare_if(client, !nr_id.is_empty(), NOTIFICATION_RETRY_SQL).await?;
+    let st_nd = prepare_if(client, !nd_id.is_empty(), NOTIFICATION_DONE_SQL).await?;
     let st_finish = client.prepare_cached(FINISH_SQL).await?;
 
     // Without receipts every final transition is known before the first round trip, which
