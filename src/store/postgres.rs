@@ -1,7 +1,7 @@
 //! The shared store: PostgreSQL, for several ppgd instances behind one load balancer (issue 6).
 //!
-//! Same tables, columns and semantics as the embedded store ([`super::sqlite`]); what differs is
-//! what sharing needs:
+//! The semantics of the embedded store ([`super::sqlite`]), with a schema that parts from it
+//! where the server's costs differ (`schema`); what else differs is what sharing needs:
 //! - Leases: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING ...`:
 //!   two instances leasing at once never get the same recipient and never wait for each other.
 //!   Leases are NOT released at start (another instance may hold them): only their expiry frees
@@ -26,10 +26,10 @@
 //!   push waiting (up to `batch_max`) and stores the batch with ONE statement (the push and
 //!   recipient INSERTs as CTEs over `unnest` arrays, and the NOTIFY): one round trip, one implicit
 //!   transaction, one commit (one WAL flush, `synchronous_commit` as configured, on by default)
-//!   before the server answers. Three writers share the channel, so one batch is sent while
-//!   another commits.
+//!   before the server answers. [`WRITERS`] writers share the channel, so one batch is sent while
+//!   another commits. A batch PostgreSQL aborts with 40001/40P01 is run once more.
 //! - The outcome writes (`record_submitted`, `record_retry`, `record_final`, `record_receipt`,
-//!   `notification_done`, `notification_retry`) go the same way to three outcome writers: one
+//!   `notification_done`, `notification_retry`) go the same way to [`OUTCOME_WRITERS`] writers: one
 //!   transaction per batch, one set-based statement per kind of write, sent as a pipeline (one
 //!   round trip without receipts, two with). How a batch keeps each call's meaning (row locks,
 //!   order, deadlock retry, failures): the `outcome` module (`postgres/outcome.rs`).
@@ -824,10 +824,10 @@ fn job_from(r: &Row) -> Result<Job, StoreError> {
 }
 
 /// The one way recipients become final (the embedded store's `finish`, set-based): sets the
-/// states, queues the result notifications in the same statement when the push asked for one,
-/// marks each push final when it was left without a pending recipient. One event per request;
-/// None when the recipient is unknown or already final (the first outcome stands), or an
-/// earlier request of the same call finished it. One statement.
+/// states and queues the result notifications in the same statement when the push asked for one
+/// (the push is forgotten by the cleanup once none of its recipients is pending). One event per
+/// request; None when the recipient is unknown or already final (the first outcome stands), or
+/// an earlier request of the same call finished it. One statement.
 async fn finish_many<C: GenericClient>(
     c: &C,
     reqs: &[FinishReq],
