@@ -1001,6 +1001,13 @@ impl PgHarness {
         }
     }
 
+    /// A harness when PostgreSQL is installed; None (the PostgreSQL-only test passes after the
+    /// notice `pg::server` printed) when not.
+    pub fn if_installed() -> Option<Self> {
+        let h = PgHarness::new();
+        h.url.is_some().then_some(h)
+    }
+
     /// A plain connection to this harness's database, for a test to look at or arrange rows.
     pub async fn sql(&self) -> tokio_postgres::Client {
         let url = self.url.as_deref().expect("PostgreSQL available");
@@ -1071,10 +1078,9 @@ mod postgres {
     /// get every one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_instances_never_lease_the_same_recipient() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let a = Arc::new(h.open(10_000));
         let b = Arc::new(h.open(10_000));
         for i in 0..300 {
@@ -1106,10 +1112,9 @@ mod postgres {
     /// only when they run out.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn leases_survive_another_instance_starting() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let a = h.open(100);
         a.insert_push(push("p", &["1"], t(0))).await.unwrap();
         assert_eq!(a.lease_due(t(1), 10, t(31)).await.unwrap().len(), 1);
@@ -1158,10 +1163,9 @@ mod postgres {
     /// statistics (10^4 final recipients, a handful pending, ANALYZEd).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn generic_plans_probe_keys() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let _store = h.open(100); // migrates
         let mut cfg: tokio_postgres::Config = h.url.as_deref().unwrap().parse().unwrap();
         cfg.options(ppgd::store::postgres::SESSION_OPTIONS);
@@ -1238,10 +1242,9 @@ mod postgres {
     /// time copied by migration 5), a final one is still forgotten by the cleanup.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_version_4_database_upgrades_with_its_queue() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let client = h.sql().await;
         client
             .batch_execute(
@@ -1304,10 +1307,9 @@ mod postgres {
     /// abort is injected: a trigger on segment raises 40001 on its first UPDATE only.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_receipt_batch_aborted_with_40001_is_retried() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let s = h.open(100);
         let mut p = push("conf", &["1"], t(0));
         p.confirmed = true;
@@ -1344,10 +1346,9 @@ mod postgres {
     /// abort is injected by a trigger on push's first INSERT.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_insert_batch_aborted_with_40p01_is_retried() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let s = h.open(100);
         let client = h.sql().await;
         abort_first(&client, "INSERT", "push", "40P01").await;
@@ -1386,10 +1387,9 @@ mod postgres {
     /// verified against the CA for the configured name, and the store works over it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn store_over_tls_is_verified_and_encrypted() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let url = h.url.as_deref().unwrap();
         let ca = &super::super::pg::server().unwrap().ca;
         let s = connect_tls(url, ca, "localhost").expect("TLS store");
@@ -1418,10 +1418,9 @@ mod postgres {
     /// without `[store] tls` to verify it with is refused before any connection.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn store_tls_refuses_what_it_cannot_verify() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let url = h.url.as_deref().unwrap();
         let ca = &super::super::pg::server().unwrap().ca;
         let other = tempfile::NamedTempFile::new().unwrap();
@@ -1456,10 +1455,9 @@ mod postgres {
     /// the foreign keys whose ON DELETE CASCADE did it), and leaves other pushes' rows alone.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cleanup_leaves_no_orphan_recipient_or_segment() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let s = h.open(100);
         let mut confirmed = push("conf", &["1"], t(0));
         confirmed.confirmed = true;
@@ -1499,10 +1497,9 @@ mod postgres {
     /// SMSC and the time, and no segment is kept (no receipt is awaited).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn unconfirmed_submission_is_final_with_its_smsc() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let s = h.open(100);
         s.insert_push(push("unconf", &["1"], t(0))).await.unwrap();
         let jobs = s.lease_due(t(1), 10, t(31)).await.unwrap();
@@ -1539,10 +1536,9 @@ mod postgres {
     /// A push stored by one instance wakes the other (LISTEN/NOTIFY), without any poll.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn insert_on_one_instance_wakes_the_other() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let a = h.open(100);
         let b = Arc::new(h.open(100));
         // The wake at LISTEN time (whatever was stored before) is consumed first.
@@ -1565,10 +1561,9 @@ mod postgres {
     /// instance into a lease query that would find nothing. A push stored unleased still does.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_push_stored_leased_wakes_nobody() {
-        let h = PgHarness::new();
-        if !h.available() {
+        let Some(h) = PgHarness::if_installed() else {
             return;
-        }
+        };
         let a = h.open(100);
         let b = Arc::new(h.open(100));
         tokio::time::timeout(std::time::Duration::from_secs(5), b.store_wake())
