@@ -333,10 +333,18 @@ impl PgStore {
         self.queue_limit
     }
 
-    /// Hands an outcome write to the outcome writers (its answer comes on its own channel).
-    async fn outcome(&self, o: Outcome) -> Result<(), StoreError> {
+    /// Hands an outcome write (`make` given the channel its answer comes back on) to the outcome
+    /// writers and waits for that answer.
+    async fn outcome<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Outcome,
+    ) -> Result<T, StoreError> {
         let tx = self.outcomes.as_ref().ok_or(StoreError::Closed)?;
-        tx.send(o).await.map_err(|_| StoreError::Closed)
+        let (answer, wait) = oneshot::channel();
+        tx.send(make(answer))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        wait.await.map_err(|_| StoreError::Closed)?
     }
 
     /// This instance made `n` recipients final: they no longer count against the limit.
@@ -888,8 +896,7 @@ impl PushStore for PgStore {
         confirmed: bool,
         now: UtcTime,
     ) -> Result<Option<FinalEvent>, StoreError> {
-        let (answer, wait) = oneshot::channel();
-        self.outcome(Outcome::Submitted {
+        self.outcome(|answer| Outcome::Submitted {
             recipient_id,
             smsc: smsc.to_string(),
             segments,
@@ -897,8 +904,7 @@ impl PushStore for PgStore {
             now,
             answer,
         })
-        .await?;
-        wait.await.map_err(|_| StoreError::Closed)?
+        .await
     }
 
     async fn record_retry(
@@ -908,16 +914,14 @@ impl PushStore for PgStore {
         desc: &str,
         now: UtcTime,
     ) -> Result<(), StoreError> {
-        let (answer, wait) = oneshot::channel();
-        self.outcome(Outcome::Retry {
+        self.outcome(|answer| Outcome::Retry {
             recipient_id,
             retry_at,
             desc: desc.to_string(),
             now,
             answer,
         })
-        .await?;
-        wait.await.map_err(|_| StoreError::Closed)?
+        .await
     }
 
     async fn record_final(
@@ -928,8 +932,7 @@ impl PushStore for PgStore {
         desc: &str,
         now: UtcTime,
     ) -> Result<Option<FinalEvent>, StoreError> {
-        let (answer, wait) = oneshot::channel();
-        self.outcome(Outcome::Final {
+        self.outcome(|answer| Outcome::Final {
             recipient_id,
             state,
             code,
@@ -937,8 +940,7 @@ impl PushStore for PgStore {
             now,
             answer,
         })
-        .await?;
-        wait.await.map_err(|_| StoreError::Closed)?
+        .await
     }
 
     async fn record_receipt(
@@ -946,14 +948,12 @@ impl PushStore for PgStore {
         receipt: ReceiptUpdate,
         now: UtcTime,
     ) -> Result<ReceiptMatch, StoreError> {
-        let (answer, wait) = oneshot::channel();
-        self.outcome(Outcome::Receipt {
+        self.outcome(|answer| Outcome::Receipt {
             receipt,
             now,
             answer,
         })
-        .await?;
-        wait.await.map_err(|_| StoreError::Closed)?
+        .await
     }
 
     async fn expire_due(
@@ -1169,21 +1169,17 @@ impl PushStore for PgStore {
     }
 
     async fn notification_done(&self, id: i64, _delivered: bool) -> Result<(), StoreError> {
-        let (answer, wait) = oneshot::channel();
-        self.outcome(Outcome::NotificationDone { id, answer })
-            .await?;
-        wait.await.map_err(|_| StoreError::Closed)?
+        self.outcome(|answer| Outcome::NotificationDone { id, answer })
+            .await
     }
 
     async fn notification_retry(&self, id: i64, retry_at: UtcTime) -> Result<(), StoreError> {
-        let (answer, wait) = oneshot::channel();
-        self.outcome(Outcome::NotificationRetry {
+        self.outcome(|answer| Outcome::NotificationRetry {
             id,
             retry_at,
             answer,
         })
-        .await?;
-        wait.await.map_err(|_| StoreError::Closed)?
+        .await
     }
 
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
