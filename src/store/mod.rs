@@ -102,16 +102,16 @@ pub struct NewPush {
 impl NewPush {
     /// The jobs of a push stored leased, given its recipient ids in the order of `recipients`:
     /// what `lease_due` would have returned for them (no attempt before this one).
-    fn leased_jobs(self, ids: &[i64]) -> Vec<Job> {
+    fn leased_jobs(&self, ids: &[i64]) -> Vec<Job> {
         debug_assert_eq!(ids.len(), self.recipients.len());
         self.recipients
-            .into_iter()
+            .iter()
             .zip(ids)
             .map(|(r, &recipient_id)| Job {
                 recipient_id,
                 push_id: self.push_id.clone(),
-                address: r.address,
-                msisdn: r.msisdn,
+                address: r.address.clone(),
+                msisdn: r.msisdn.clone(),
                 received_at: self.received_at,
                 deliver_before: self.deliver_before,
                 priority: self.priority,
