@@ -85,10 +85,10 @@ ppg-password = $USER_PASS
 allow-ip = "127.0.0.1"
 CONF
 
-bearerbox "$WORK/kannel.conf" >"$WORK/bearerbox.out" 2>&1 &
+"${PPG_ON[@]}" bearerbox "$WORK/kannel.conf" >"$WORK/bearerbox.out" 2>&1 &
 BB_PID=$!
 wait_until 30 "bearerbox" curl -s -o /dev/null "http://127.0.0.1:$KANNEL_ADMIN_PORT/status.txt"
-wapbox "$WORK/kannel.conf" >"$WORK/wapbox.out" 2>&1 &
+"${PPG_ON[@]}" wapbox "$WORK/kannel.conf" >"$WORK/wapbox.out" 2>&1 &
 WB_PID=$!
 wait_until 30 "Kannel's PPG port" curl -s -o /dev/null "http://127.0.0.1:$KANNEL_PPG_PORT/"
 wait_until 30 "Kannel's SMPP bind" bash -c "grep -qs 'binds=[1-9]' '$WORK/sim.log' || curl -s 'http://127.0.0.1:$KANNEL_ADMIN_PORT/status.txt?password=bench' | grep -q 'online'"

@@ -17,6 +17,18 @@ PAP_URL="http://127.0.0.1:$PAP_PORT/wappush"
 RECORD="$WORK/record.jsonl"
 SIM_PID=""
 PPGD_PID=""
+# Optional CPU pinning (taskset lists, e.g. RIG_CPUS=0 PPG_CPUS=1): the rig (simulator and bench)
+# on some cores, the gateway under test (ppgd, or Kannel's boxes in kannel.sh) on others, so the
+# load generator does not take CPU from what it measures. Unset: everything shares every core.
+RIG_CPUS="${RIG_CPUS:-}"
+PPG_CPUS="${PPG_CPUS:-}"
+# Command prefixes that start a process on those CPUs (empty: no pinning). A prefix, not a shell
+# function, so that `$!` of a background start is the process itself. A tokio runtime started
+# this way sizes its thread pool to the allowed CPUs.
+RIG_ON=()
+PPG_ON=()
+[[ -n "$RIG_CPUS" ]] && RIG_ON=(taskset -c "$RIG_CPUS")
+[[ -n "$PPG_CPUS" ]] && PPG_ON=(taskset -c "$PPG_CPUS")
 
 build() {
     if [[ -z "${LOAD_BIN:-}" && "${SKIP_BUILD:-0}" != 1 ]]; then
@@ -35,7 +47,7 @@ trap cleanup EXIT
 
 # start_sim [ppgd sim flags...]
 start_sim() {
-    "$PPGD" sim --listen "127.0.0.1:$SIM_PORT" --record "$RECORD" --report-every 10s "$@" \
+    "${RIG_ON[@]}" "$PPGD" sim --listen "127.0.0.1:$SIM_PORT" --record "$RECORD" --report-every 10s "$@" \
         >"$WORK/sim.log" 2>&1 &
     SIM_PID=$!
     wait_until 10 "the simulator" grep -qs "listening" "$WORK/sim.log"
@@ -77,7 +89,7 @@ TOML
 }
 
 start_ppgd() {
-    "$PPGD" serve --config "$WORK/ppgd.toml" >>"$WORK/ppgd.log" 2>&1 &
+    "${PPG_ON[@]}" "$PPGD" serve --config "$WORK/ppgd.toml" >>"$WORK/ppgd.log" 2>&1 &
     PPGD_PID=$!
     wait_until 30 "ppgd ready" curl -sf "http://127.0.0.1:$METRICS_PORT/readyz" -o /dev/null
 }
@@ -129,7 +141,7 @@ run_bench() {
     local name=$1
     shift
     local status=0
-    "$PPGD" bench --url "$PAP_URL" --username "$USER_NAME" --password "$USER_PASS" \
+    "${RIG_ON[@]}" "$PPGD" bench --url "$PAP_URL" --username "$USER_NAME" --password "$USER_PASS" \
         --sim-record "$RECORD" "$@" >"$WORK/bench.out" 2>"$WORK/bench.err" || status=$?
     BENCH_LINE="$(grep '^bench: ' "$WORK/bench.out" | sed 's/^bench: //')"
     # ppgd's CPU (user + system since it started) per accepted push, when this script runs it.
