@@ -66,10 +66,30 @@ impl MediaType {
         let mut i = b.iter().position(|&c| c == b';').unwrap_or(b.len());
         let essence = text[..i].trim().to_ascii_lowercase();
         let (ty, sub) = essence.split_once('/').ok_or_else(bad)?;
+        // RFC 2045 §5.1 token: visible ASCII but tspecials (a `match`, not a search of the
+        // tspecials list per byte: that search was most of this function's cost).
         let token = |s: &str| {
             !s.is_empty()
-                && s.bytes()
-                    .all(|c| c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&c))
+                && s.bytes().all(|c| {
+                    c.is_ascii_graphic()
+                        && !matches!(
+                            c,
+                            b'(' | b')'
+                                | b'<'
+                                | b'>'
+                                | b'@'
+                                | b','
+                                | b';'
+                                | b':'
+                                | b'\\'
+                                | b'"'
+                                | b'/'
+                                | b'['
+                                | b']'
+                                | b'?'
+                                | b'='
+                        )
+                })
         };
         if !token(ty) || !token(sub) {
             return Err(bad());
