@@ -523,14 +523,12 @@ impl Writer {
                 limit: self.queue_limit,
             });
         }
-        // A push without recipients has nothing to wait for: it is final at once.
-        let final_at = p.recipients.is_empty().then_some(p.received_at.0);
         let inserted = self
             .conn
             .prepare_cached(
                 "INSERT INTO push (push_id, pi, pap_version, received_at, deliver_after,
-                     deliver_before, priority, confirmed, notify_to, wsp_pdu, final_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     deliver_before, priority, confirmed, notify_to, wsp_pdu)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 p.push_id,
@@ -543,7 +541,6 @@ impl Writer {
                 p.confirmed,
                 p.notify_to,
                 p.wsp_pdu,
-                final_at,
             ]);
         if let Err(e) = inserted {
             if is_unique_violation(&e) {
@@ -562,9 +559,10 @@ impl Writer {
         };
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO recipient (push, address, msisdn, state, code, description, updated_at,
-                 next_attempt_at, priority, received_at, leased_until, attempts, first_attempt_at)
+                 next_attempt_at, priority, received_at, leased_until, attempts, first_attempt_at,
+                 deliver_before)
              VALUES (?1, ?2, ?3, 'pending', ?4, 'accepted for processing', ?5, ?6, ?7, ?5,
-                 ?8, ?9, ?10)",
+                 ?8, ?9, ?10, ?11)",
         )?;
         let mut ids = Vec::with_capacity(if leased_until.is_some() {
             p.recipients.len()
@@ -583,6 +581,7 @@ impl Writer {
                 leased_until,
                 attempts,
                 first_attempt_at,
+                p.deliver_before.map(|t| t.0),
             ])?;
             if leased_until.is_some() {
                 ids.push(self.conn.last_insert_rowid());
@@ -765,12 +764,11 @@ impl Writer {
     ) -> Result<Vec<FinalEvent>, StoreError> {
         let expired: Vec<i64> = {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT r.id FROM push p JOIN recipient r ON r.push = p.id
-                 WHERE p.deliver_before IS NOT NULL AND p.final_at IS NULL
-                   AND p.deliver_before < ?1
-                   AND r.state = 'pending' AND r.submitted = 0
-                   AND (r.leased_until IS NULL OR r.leased_until <= ?1)
-                 ORDER BY r.id",
+                "SELECT id FROM recipient INDEXED BY recipient_deliver_before
+                 WHERE deliver_before IS NOT NULL AND deliver_before < ?1
+                   AND state = 'pending' AND submitted = 0
+                   AND (leased_until IS NULL OR leased_until <= ?1)
+                 ORDER BY id",
             )?;
             let rows = stmt.query_map(params![now.0], |r| r.get(0))?;
             rows.collect::<Result<_, _>>()?
@@ -901,10 +899,20 @@ impl Writer {
     }
 
     fn cleanup(&mut self, before: UtcTime) -> Result<u64, StoreError> {
-        // ON DELETE CASCADE removes the recipients and their segments.
+        // A push is forgotten once every recipient of it is final since before `before` (their
+        // updated_at is the time of the final transition); one without recipients, once
+        // received before. Nothing marks a push final on the hot path (schema V3): this reads
+        // the old pushes (push_received_at) and their recipients (recipient_push). ON DELETE
+        // CASCADE removes the recipients and their segments.
         let n = self
             .conn
-            .prepare_cached("DELETE FROM push WHERE final_at IS NOT NULL AND final_at < ?1")?
+            .prepare_cached(
+                "DELETE FROM push
+                 WHERE received_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM recipient r
+                                   WHERE r.push = push.id
+                                     AND (r.state = 'pending' OR r.updated_at >= ?1))",
+            )?
             .execute(params![before.0])?;
         Ok(n as u64)
     }
@@ -918,7 +926,7 @@ impl Writer {
     }
 
     /// The one way a recipient becomes final: sets the state, queues the result notification
-    /// when the push asked for one, marks the push final when it was its last pending recipient.
+    /// when the push asked for one. (Nothing marks the push: the cleanup asks its recipients.)
     /// None when the recipient is unknown or already final (the first outcome stands).
     fn finish(
         &mut self,
@@ -978,8 +986,7 @@ impl Writer {
             return Ok(None);
         }
         self.depth = self.depth.saturating_sub(1);
-        let (push_row, push_id, pap_version, notify_to, received_at, address): (
-            i64,
+        let (push_id, pap_version, notify_to, received_at, address): (
             String,
             String,
             Option<String>,
@@ -988,18 +995,11 @@ impl Writer {
         ) = self
             .conn
             .prepare_cached(
-                "SELECT p.id, p.push_id, p.pap_version, p.notify_to, p.received_at, r.address
+                "SELECT p.push_id, p.pap_version, p.notify_to, p.received_at, r.address
                  FROM recipient r JOIN push p ON p.id = r.push WHERE r.id = ?1",
             )?
             .query_row(params![recipient_id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?;
         if let Some(url) = &notify_to {
             self.conn
@@ -1020,12 +1020,6 @@ impl Writer {
                     now.0
                 ])?;
         }
-        self.conn
-            .prepare_cached(
-                "UPDATE push SET final_at = ?2 WHERE id = ?1 AND NOT EXISTS
-                     (SELECT 1 FROM recipient WHERE push = ?1 AND state = 'pending')",
-            )?
-            .execute(params![push_row, now.0])?;
         Ok(Some(FinalEvent {
             push_id,
             address,
@@ -1275,6 +1269,68 @@ mod tests {
             }],
             lease_until: None,
         }
+    }
+
+    /// A store written by a ppgd before schema V3 (pushes marked final by `final_at`, the
+    /// deadline on the push only) opens, and its rows keep their meaning: a pending recipient's
+    /// deliver-before (backfilled) still expires it, a push final before the retention time is
+    /// still forgotten, a pending one is kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_v2_store_upgrades_with_deadlines_and_retention_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,
+                     applied_at INTEGER NOT NULL)",
+            )
+            .unwrap();
+            for (v, ddl) in schema::MIGRATIONS.iter().filter(|(v, _)| *v <= 2) {
+                conn.execute_batch(ddl).unwrap();
+                conn.execute("INSERT INTO schema_version VALUES (?1, 0)", [v])
+                    .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO push (push_id, pi, pap_version, received_at, deliver_before,
+                     priority, confirmed, wsp_pdu, final_at)
+                 VALUES ('old-pending', 'mmsc', '2.0', 0, 5, 1, 0, x'00', NULL),
+                        ('old-final', 'mmsc', '2.0', 0, NULL, 1, 0, x'00', 1);
+                 INSERT INTO recipient (push, address, msisdn, state, code, description,
+                     updated_at, next_attempt_at, priority, received_at)
+                 SELECT id, '+491700000001', '491700000001',
+                     CASE WHEN final_at IS NULL THEN 'pending' ELSE 'delivered' END,
+                     1001, 'x', 0, 0, 1, 0
+                 FROM push;",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(dir.path(), 100, 256, Metrics::new()).unwrap();
+        let version: i64 = Connection::open(dir.path().join(DB_FILE))
+            .unwrap()
+            .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, schema::MIGRATIONS.last().unwrap().0);
+        assert_eq!(store.queue_stats().await.unwrap().depth, 1);
+        assert!(
+            store
+                .expire_due(UtcTime(4), UtcTime(-100))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let expired = store.expire_due(UtcTime(6), UtcTime(-100)).await.unwrap();
+        assert_eq!(expired.len(), 1);
+        assert_eq!(
+            (expired[0].push_id.as_str(), expired[0].state),
+            ("old-pending", MessageState::Expired)
+        );
+        assert_eq!(
+            store.cleanup(UtcTime(2)).await.unwrap(),
+            1,
+            "old-final forgotten"
+        );
+        assert!(store.status("old-final", &[]).await.unwrap().is_none());
+        assert!(store.status("old-pending", &[]).await.unwrap().is_some());
     }
 
     /// A write that fails after changing rows, in a batch with others: the batch is redone

@@ -13,7 +13,7 @@ use crate::store::StoreError;
 use crate::util::UtcTime;
 
 /// (version, DDL). Applied in order; `schema_version` records each one applied.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
 
 /// The first schema.
 ///
@@ -27,7 +27,8 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 ///   leased before its deliver-after time.
 /// - `recipient_waiting` finds submitted recipients whose receipt is overdue (`updated_at` is
 ///   the submission time while a confirmed recipient waits).
-/// - `push.final_at` is set when the push's last recipient becomes final; retention counts from it.
+/// - `push.final_at` is set when the push's last recipient becomes final; retention counts from it
+///   (until V3, which drops it).
 const V1: &str = r#"
 CREATE TABLE push (
     id              INTEGER PRIMARY KEY,
@@ -110,6 +111,29 @@ CREATE INDEX recipient_lease ON recipient (priority, received_at)
 DROP INDEX recipient_waiting;
 CREATE INDEX recipient_waiting ON recipient (updated_at)
     WHERE state = 'pending' AND submitted = 1;
+"#;
+
+/// V3: no `push.final_at` (as the PostgreSQL schema's migrations 5 and 6). Marking a push final
+/// was a write per push on the hot path: an UPDATE of the push row (whole row, PDU included)
+/// after a check for other pending recipients, ~15,000 instructions per push, about a tenth of
+/// ppgd's user-space work in scenario 1 (callgrind). Its one reader was the cleanup, which now
+/// asks the recipients: a push is forgotten once every recipient of it is final since before the
+/// retention time (`updated_at` is the time of the final transition), a push without recipients
+/// once received before it (`push_received_at`). Deliver-before expiry, which found its pushes
+/// by `final_at IS NULL`, now reads `recipient.deliver_before` (copied at insert, as priority and
+/// received_at are) through a partial index that holds only unsubmitted pending recipients with
+/// a deadline; the pending ones of an older store are backfilled here.
+const V3: &str = r#"
+ALTER TABLE recipient ADD COLUMN deliver_before INTEGER;
+UPDATE recipient SET deliver_before =
+        (SELECT p.deliver_before FROM push p WHERE p.id = recipient.push)
+    WHERE state = 'pending' AND submitted = 0;
+CREATE INDEX recipient_deliver_before ON recipient (deliver_before)
+    WHERE deliver_before IS NOT NULL AND state = 'pending' AND submitted = 0;
+DROP INDEX push_deliver_before;
+DROP INDEX push_final_at;
+CREATE INDEX push_received_at ON push (received_at);
+ALTER TABLE push DROP COLUMN final_at;
 "#;
 
 /// Applies every migration newer than the store's version. Refuses a store written by a newer
