@@ -140,10 +140,14 @@ async fn sigkill_under_load_loses_no_accepted_push() {
     let client = PapClient::new(Duration::from_secs(5));
     let auth = basic_auth(USER, PASS);
 
-    // Eight PIs push until TOTAL; a request that fails (the gateway died) is not retried here.
+    // Eight PIs push until TOTAL. A request that gets no answer (the gateway is down) is sent
+    // again, as a PI would, until the gateway is back: pushers that moved on instead could use
+    // up every push-id while it restarts. The push-id stays the same, so a push stored just
+    // before the kill is answered as a duplicate, not accepted twice.
     let pusher = |accepted: Arc<Mutex<HashSet<String>>>, next: Arc<AtomicUsize>| {
         let (client, url, auth) = (client.clone(), url.clone(), auth.clone());
         async move {
+            let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 if i >= TOTAL {
@@ -153,7 +157,17 @@ async fn sigkill_under_load_loses_no_accepted_push() {
                 let mut args = push_args(&url, &push_id);
                 args.mms_location = Some(format!("http://mmsc.example/{push_id}"));
                 let (ct, body) = build_request(&args).unwrap();
-                if let Ok(reply) = client.post(&url, &ct, Some(&auth), Bytes::from(body)).await
+                let body = Bytes::from(body);
+                let reply = loop {
+                    match client.post(&url, &ct, Some(&auth), body.clone()).await {
+                        Ok(reply) => break Some(reply),
+                        Err(_) if tokio::time::Instant::now() < give_up => {
+                            tokio::time::sleep(Duration::from_millis(20)).await
+                        }
+                        Err(_) => break None,
+                    }
+                };
+                if let Some(reply) = reply
                     && let Ok(doc) = PapDocument::parse(&reply.body)
                     && let PapMessage::PushResponse(r) = doc.message
                     && r.result.code.as_u16() == 1001
