@@ -338,24 +338,33 @@ fn close(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
 /// references so they survive attribute-value normalisation (XML 1.0 §3.3.3); characters XML
 /// 1.0 cannot carry at all (C0 controls) become U+FFFD.
 pub fn escape_attr(out: &mut String, value: &str) {
-    // Runs of characters that need no escape are copied whole (the usual value has none: a
-    // per-character push showed in the PAP answer's profile).
+    // Runs of characters that need no escape are copied whole, found byte by byte (the usual
+    // value has none; a per-character push, then a per-character decode, showed in the PAP
+    // answer's profile). Every character to replace is ASCII but U+FFFE and U+FFFF, whose
+    // UTF-8 is EF BF BE / EF BF BF.
+    let b = value.as_bytes();
     let mut clean_from = 0;
-    for (at, c) in value.char_indices() {
-        let escaped = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '"' => "&quot;",
-            '\n' => "&#10;",
-            '\r' => "&#13;",
-            '\t' => "&#9;",
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => "\u{FFFD}",
-            _ => continue,
+    let mut at = 0;
+    while at < b.len() {
+        let (escaped, len) = match b[at] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            b'\n' => ("&#10;", 1),
+            b'\r' => ("&#13;", 1),
+            b'\t' => ("&#9;", 1),
+            c if c < 0x20 => ("\u{FFFD}", 1),
+            0xEF if matches!(b.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])) => ("\u{FFFD}", 3),
+            _ => {
+                at += 1;
+                continue;
+            }
         };
         out.push_str(&value[clean_from..at]);
         out.push_str(escaped);
-        clean_from = at + c.len_utf8();
+        at += len;
+        clean_from = at;
     }
     out.push_str(&value[clean_from..]);
 }
