@@ -6,7 +6,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-PPGD="${LOAD_BIN:-$ROOT/target/release/ppgd}"
+PPGD="${LOAD_BIN:-$ROOT/target/dist/ppgd}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ppgd-load.XXXXXX")"
 PAP_PORT="${PAP_PORT:-18080}"
 METRICS_PORT="${METRICS_PORT:-19100}"
@@ -32,7 +32,7 @@ PPG_ON=()
 
 build() {
     if [[ -z "${LOAD_BIN:-}" && "${SKIP_BUILD:-0}" != 1 ]]; then
-        (cd "$ROOT" && cargo build --release --quiet)
+        (cd "$ROOT" && cargo build --profile dist --quiet)
     fi
     [[ -x "$PPGD" ]] || { echo "no ppgd binary at $PPGD" >&2; exit 2; }
 }

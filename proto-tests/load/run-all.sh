@@ -3,7 +3,7 @@
 # Shorten the long ones with DURATION / DOWN / COUNT, e.g. DURATION=60 ./run-all.sh
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-(cd "$here/../.." && cargo build --release --quiet) || exit 2
+(cd "$here/../.." && cargo build --profile dist --quiet) || exit 2
 failed=0
 for s in "$here"/[1-7]-*.sh; do
     SKIP_BUILD=1 bash "$s" || failed=$((failed + 1))
