@@ -77,7 +77,7 @@ fn main() -> ExitCode {
             ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::client::run(*args)))
         }
         Command::Bench(args) => {
-            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::bench::run(*args)))
+            ppgd::cli::runtime_single_thread().and_then(|rt| rt.block_on(ppgd::bench::run(*args)))
         }
         Command::Decode(args) => ppgd::decode::run(args),
         Command::Store {
