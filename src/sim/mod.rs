@@ -99,7 +99,12 @@ impl Inner {
         if let Ok(mut s) = self.stats.lock() {
             f(&mut s);
         }
-        self.changed.send_modify(|n| *n += 1);
+        // Nobody waits (`ppgd sim`, most tests): skip the wake-up of no one, which takes a lock
+        // per slot of the watch's notifier, several times per submit_sm. `wait_until` subscribes
+        // before it reads the stats, so it never misses a change made after its check.
+        if self.changed.receiver_count() > 0 {
+            self.changed.send_modify(|n| *n += 1);
+        }
     }
 
     fn random(&self) -> f64 {
@@ -335,9 +340,10 @@ async fn accept_loop(
 }
 
 enum Due {
+    /// `cmd` is the submit_sm, kept whole rather than copied out of its command.
     SubmitResp {
         seq: u32,
-        sm: Box<SubmitSm>,
+        cmd: Box<Command>,
         id: String,
     },
     Receipt(Box<DeliverSm>),
@@ -594,6 +600,15 @@ fn write_hex(out: &mut impl Write, b: &[u8]) -> std::io::Result<()> {
     out.write_all(b"\"")
 }
 
+/// Whether the read buffer already holds the next PDU whole (or a length the codec rejects at
+/// once), so that reading it needs no wait.
+fn pdu_buffered(buf: &[u8]) -> bool {
+    buf.len() >= 16 && {
+        let length = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        length < 16 || length <= buf.len()
+    }
+}
+
 async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
     let mut conn = Framed::new(io, TolerantCodec::default());
     let mut kill = inner.kill.subscribe();
@@ -606,64 +621,98 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
     let mut sent_receipts: std::collections::HashMap<u32, Box<DeliverSm>> =
         std::collections::HashMap::new();
     let latency = inner.cfg.latency;
+    // This session's most submit_sm outstanding so far, as published in the stats.
+    let mut max_seen = 0usize;
     let dropped = loop {
+        // What is due (submit_sm_resp past the latency, receipts) is answered before the next
+        // PDU is read: with no latency every submit_sm is answered before the next one is looked
+        // at, and the window counts as it always did.
+        let now = Instant::now();
+        let mut failed = false;
+        let mut drop_now = false;
+        for _ in 0..due.len() {
+            let Some((t, d)) = due.pop_front() else { break };
+            if t > now {
+                due.push_back((t, d));
+                continue;
+            }
+            match d {
+                Due::SubmitResp { seq: s, cmd, id } => {
+                    let Some(Pdu::SubmitSm(sm)) = cmd.pdu() else {
+                        continue;
+                    };
+                    outstanding = outstanding.saturating_sub(1);
+                    let resp = SubmitSmResp::new(id.parse().unwrap_or_default(), vec![]);
+                    if conn
+                        .feed(Command::new(CommandStatus::EsmeRok, s, resp))
+                        .await
+                        .is_err()
+                    {
+                        failed = true;
+                        break;
+                    }
+                    accept_submit(&inner, session.unwrap_or(0), sm, &id);
+                    // drop_after counts answered submits: the ones still in flight are lost
+                    // with the connection, as with a real SMSC crash.
+                    on_conn += 1;
+                    if inner.cfg.drop_after.is_some_and(|n| on_conn >= n) {
+                        drop_now = true;
+                        break;
+                    }
+                    if let (Some(delay), true) = (
+                        inner.cfg.receipts,
+                        can_receive && u8::from(sm.registered_delivery) & 0x03 != 0,
+                    ) {
+                        let d = receipt_for(&inner, sm, &id, UtcTime::now());
+                        due.push_back((now + delay, Due::Receipt(Box::new(d))));
+                    } else if let (Some(delay), true) = (
+                        inner.cfg.receipts,
+                        inner.cfg.receipts_any_receiver
+                            && u8::from(sm.registered_delivery) & 0x03 != 0,
+                    ) {
+                        let d = receipt_for(&inner, sm, &id, UtcTime::now());
+                        if let Ok(mut o) = inner.orphans.lock() {
+                            o.push_back((now + delay, Box::new(d)));
+                        }
+                        inner.orphan_ready.notify_one();
+                    }
+                }
+                Due::Receipt(d) => {
+                    let s = seq.next_seq();
+                    if conn
+                        .feed(Command::new(
+                            CommandStatus::EsmeRok,
+                            s,
+                            Pdu::DeliverSm((*d).clone()),
+                        ))
+                        .await
+                        .is_err()
+                    {
+                        failed = true;
+                        break;
+                    }
+                    sent_receipts.insert(s, d);
+                    inner.update(|st| st.receipts_sent += 1);
+                }
+            }
+        }
+        if failed {
+            break true;
+        }
+        // One write for what answers a batch of PDUs read together: the flush waits while the
+        // next PDU is already in the read buffer (it is handled at once, no read needed).
+        if drop_now {
+            let _ = conn.flush().await;
+            break true;
+        }
+        if !pdu_buffered(conn.read_buffer()) && conn.flush().await.is_err() {
+            break true;
+        }
         let next = due.iter().map(|(t, _)| *t).min();
         tokio::select! {
             biased;
             _ = kill.changed() => break true,
-            _ = async { if let Some(t) = next { tokio::time::sleep_until(t.into()).await } }, if next.is_some() => {
-                let now = Instant::now();
-                let mut keep = VecDeque::new();
-                let mut failed = false;
-                let mut drop_now = false;
-                while let Some((t, d)) = due.pop_front() {
-                    if t > now {
-                        keep.push_back((t, d));
-                        continue;
-                    }
-                    match d {
-                        Due::SubmitResp { seq: s, sm, id } => {
-                            outstanding = outstanding.saturating_sub(1);
-                            let resp = SubmitSmResp::new(id.parse().unwrap_or_default(), vec![]);
-                            if conn.feed(Command::new(CommandStatus::EsmeRok, s, resp)).await.is_err() {
-                                failed = true;
-                                break;
-                            }
-                            accept_submit(&inner, session.unwrap_or(0), &sm, &id);
-                            // drop_after counts answered submits: the ones still in flight are lost
-                            // with the connection, as with a real SMSC crash.
-                            on_conn += 1;
-                            if inner.cfg.drop_after.is_some_and(|n| on_conn >= n) {
-                                drop_now = true;
-                                break;
-                            }
-                            if let (Some(delay), true) = (inner.cfg.receipts, can_receive && u8::from(sm.registered_delivery) & 0x03 != 0) {
-                                let d = receipt_for(&inner, &sm, &id, UtcTime::now());
-                                keep.push_back((now + delay, Due::Receipt(Box::new(d))));
-                            } else if let (Some(delay), true) = (inner.cfg.receipts, inner.cfg.receipts_any_receiver && u8::from(sm.registered_delivery) & 0x03 != 0) {
-                                let d = receipt_for(&inner, &sm, &id, UtcTime::now());
-                                if let Ok(mut o) = inner.orphans.lock() {
-                                    o.push_back((now + delay, Box::new(d)));
-                                }
-                                inner.orphan_ready.notify_one();
-                            }
-                        }
-                        Due::Receipt(d) => {
-                            let s = seq.next_seq();
-                            if conn.feed(Command::new(CommandStatus::EsmeRok, s, Pdu::DeliverSm((*d).clone()))).await.is_err() {
-                                failed = true;
-                                break;
-                            }
-                            sent_receipts.insert(s, d);
-                            inner.update(|st| st.receipts_sent += 1);
-                        }
-                    }
-                }
-                due = keep;
-                if failed || conn.flush().await.is_err() || drop_now {
-                    break true;
-                }
-            }
+            _ = async { if let Some(t) = next { tokio::time::sleep_until(t.into()).await } }, if next.is_some() => {}
             _ = inner.orphan_ready.notified(), if can_receive && inner.cfg.receipts_any_receiver => {
                 if let Ok(mut o) = inner.orphans.lock() {
                     due.extend(o.drain(..).map(|(t, d)| (t, Due::Receipt(d))));
@@ -676,7 +725,7 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                         inner.update(|s| s.generic_nacks += 1);
                         if command_id & 0x8000_0000 == 0 {
                             let nack = Command::new(CommandStatus::from(status::ESME_RINVCMDLEN), sequence_number, Pdu::GenericNack);
-                            if conn.send(nack).await.is_err() { break false; }
+                            if conn.feed(nack).await.is_err() { break false; }
                         }
                         continue;
                     }
@@ -713,6 +762,7 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                         can_receive = cmd.id() != CommandId::BindTransmitter;
                         let idx = inner.sessions.fetch_add(1, Ordering::Relaxed);
                         session = Some(idx);
+                        max_seen = 0;
                         inner.update(|x| {
                             x.binds += 1;
                             if x.max_outstanding_seen.len() <= idx {
@@ -721,7 +771,7 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                         });
                         Some(r)
                     }
-                    Some(Pdu::SubmitSm(sm)) => {
+                    Some(Pdu::SubmitSm(_)) => {
                         let now = Instant::now();
                         let throttled = |st: u32| Some(Command::new(CommandStatus::from(st), s, SubmitSmResp::default()));
                         if session.is_none() {
@@ -735,14 +785,17 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                             }
                             let id = format!("{:X}", inner.next_id.fetch_add(1, Ordering::Relaxed));
                             outstanding += 1;
-                            let idx = session.unwrap_or(0);
-                            let o = outstanding;
-                            inner.update(|x| {
-                                if let Some(m) = x.max_outstanding_seen.get_mut(idx) {
-                                    *m = (*m).max(o);
-                                }
-                            });
-                            due.push_back((now + latency, Due::SubmitResp { seq: s, sm: Box::new(sm.clone()), id }));
+                            // Only a new maximum changes the stats (this session alone writes its entry).
+                            if outstanding > max_seen {
+                                max_seen = outstanding;
+                                let idx = session.unwrap_or(0);
+                                inner.update(|x| {
+                                    if let Some(m) = x.max_outstanding_seen.get_mut(idx) {
+                                        *m = (*m).max(max_seen);
+                                    }
+                                });
+                            }
+                            due.push_back((now + latency, Due::SubmitResp { seq: s, cmd, id }));
                             None
                         }
                     }
@@ -773,8 +826,9 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                     }
                     _ => None,
                 };
+                // Written with the answers to the PDUs read with this one (see the flush above).
                 if let Some(r) = reply
-                    && conn.send(r).await.is_err() { break false; }
+                    && conn.feed(r).await.is_err() { break false; }
             }
         }
     };
