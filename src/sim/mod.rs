@@ -600,15 +600,6 @@ fn write_hex(out: &mut impl Write, b: &[u8]) -> std::io::Result<()> {
     out.write_all(b"\"")
 }
 
-/// Whether the read buffer already holds the next PDU whole (or a length the codec rejects at
-/// once), so that reading it needs no wait.
-fn pdu_buffered(buf: &[u8]) -> bool {
-    buf.len() >= 16 && {
-        let length = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        length < 16 || length <= buf.len()
-    }
-}
-
 async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
     let mut conn = Framed::new(io, TolerantCodec::default());
     let mut kill = inner.kill.subscribe();
@@ -624,6 +615,10 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
     // This session's most submit_sm outstanding so far, as published in the stats.
     let mut max_seen = 0usize;
     let dropped = loop {
+        // Dropped first, as the `select!` below prefers it, even over answers that are due.
+        if kill.has_changed().unwrap_or(true) {
+            break true;
+        }
         // What is due (submit_sm_resp past the latency, receipts) is answered before the next
         // PDU is read: with no latency every submit_sm is answered before the next one is looked
         // at, and the window counts as it always did.
@@ -699,13 +694,14 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
         if failed {
             break true;
         }
-        // One write for what answers a batch of PDUs read together: the flush waits while the
-        // next PDU is already in the read buffer (it is handled at once, no read needed).
+        // Every answer is written at once (no batching across PDUs read together: bunched
+        // answers change how a client paces itself against the throttling). Nothing to write
+        // costs nothing.
         if drop_now {
             let _ = conn.flush().await;
             break true;
         }
-        if !pdu_buffered(conn.read_buffer()) && conn.flush().await.is_err() {
+        if conn.flush().await.is_err() {
             break true;
         }
         let next = due.iter().map(|(t, _)| *t).min();
@@ -725,7 +721,7 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                         inner.update(|s| s.generic_nacks += 1);
                         if command_id & 0x8000_0000 == 0 {
                             let nack = Command::new(CommandStatus::from(status::ESME_RINVCMDLEN), sequence_number, Pdu::GenericNack);
-                            if conn.feed(nack).await.is_err() { break false; }
+                            if conn.send(nack).await.is_err() { break false; }
                         }
                         continue;
                     }
@@ -826,9 +822,8 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                     }
                     _ => None,
                 };
-                // Written with the answers to the PDUs read with this one (see the flush above).
                 if let Some(r) = reply
-                    && conn.feed(r).await.is_err() { break false; }
+                    && conn.send(r).await.is_err() { break false; }
             }
         }
     };
