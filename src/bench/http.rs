@@ -90,12 +90,14 @@ pub enum Failure {
     Transport,
 }
 
+type Connection = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
+
 struct Conn {
     sender: http1::SendRequest<Full<Bytes>>,
     /// Polled by the worker itself while it waits (no task of its own: no cross-task wake-ups).
-    conn: Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
-    /// The connection ended (closed by the server, or failed).
-    done: bool,
+    /// None once it ended (closed by the server, or failed): dropping it closes the request
+    /// channel, so that a request sent after the end fails at once instead of waiting forever.
+    conn: Option<Connection>,
 }
 
 /// One worker's connection, opened on first use and again after the server closed it.
@@ -139,7 +141,7 @@ impl Client {
     async fn exchange(&mut self, mut req: Request<Full<Bytes>>) -> Result<(u16, Bytes), ()> {
         loop {
             let reused = match &self.conn {
-                Some(c) if !c.done && !c.sender.is_closed() => true,
+                Some(c) if c.conn.is_some() && !c.sender.is_closed() => true,
                 _ => {
                     self.conn = Some(connect(&self.target).await?);
                     false
@@ -147,7 +149,7 @@ impl Client {
             };
             let c = self.conn.as_mut().ok_or(())?;
             let sender = &mut c.sender;
-            let sent = drive(&mut c.conn, &mut c.done, async {
+            let sent = drive(&mut c.conn, async {
                 if sender.ready().await.is_err() {
                     return Err(Some(req));
                 }
@@ -191,21 +193,19 @@ async fn connect(t: &Target) -> Result<Conn, ()> {
     let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await.map_err(|_| ())?;
     Ok(Conn {
         sender,
-        conn: Box::pin(conn),
-        done: false,
+        conn: Some(Box::pin(conn)),
     })
 }
 
-/// Runs `f` while polling the connection that carries its request and response.
-async fn drive<F: Future>(
-    conn: &mut Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
-    done: &mut bool,
-    f: F,
-) -> F::Output {
+/// Runs `f` while polling the connection that carries its request and response (first, so that
+/// a close by the server while the connection was idle is seen before a request is sent on it).
+async fn drive<F: Future>(conn: &mut Option<Connection>, f: F) -> F::Output {
     let mut f = std::pin::pin!(f);
     std::future::poll_fn(|cx| {
-        if !*done && conn.as_mut().poll(cx).is_ready() {
-            *done = true;
+        if let Some(c) = conn
+            && c.as_mut().poll(cx).is_ready()
+        {
+            *conn = None;
         }
         f.as_mut().poll(cx)
     })
