@@ -1,7 +1,7 @@
 //! `ppgd bench`: a load tool for any PPG that speaks PAP over HTTP (ppgd, Kannel's PPG).
 //!
-//! It POSTs push-messages at a target concurrency or rate, for a count or a duration, over one
-//! keep-alive HTTP client, and reports the PAP answers (rate, latency percentiles, result codes).
+//! It POSTs push-messages at a target concurrency or rate, for a count or a duration, over
+//! keep-alive HTTP/1.1 connections (one per worker, `http`), and reports the PAP answers (rate, latency percentiles, result codes).
 //! Given the SMSC simulator's record (`ppgd sim --record FILE`, JSON lines, one per submit_sm),
 //! it reassembles what reached the SMSC, matches every complete message to its push-id (the MMS
 //! transaction id, or the SI si-id, both set to the push-id) and its destination, and reports
@@ -21,15 +21,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
+use hyper::header::HeaderValue;
 use memchr::memmem;
 
 use crate::client::{PushArgs, basic_auth, build_request};
 use crate::mms::NotificationInd;
-use crate::notify::PapClient;
 use crate::pap::PapDocument;
 use crate::sms::{Fragment, Reassembler, Sar};
 use crate::wbxml::ServiceIndication;
 use crate::wsp::PushPdu;
+
+mod http;
 
 /// What each push carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -163,10 +165,14 @@ impl Payloads {
         digits.parse().ok()
     }
 
+    /// Which template push `i` is made from (the content kinds take turns).
+    fn template_of(&self, i: u64) -> usize {
+        usize::try_from(i % self.templates.len() as u64).unwrap_or(0)
+    }
+
     /// (Content-Type, body) of push `i`.
     pub fn request(&self, i: u64) -> (&str, Vec<u8>) {
-        let n = self.templates.len() as u64;
-        let t = &self.templates[usize::try_from(i % n).unwrap_or(0)];
+        let t = &self.templates[self.template_of(i)];
         let mut body = t.body.clone();
         let id = format!("{:0ID_DIGITS$}", i % 10u64.pow(ID_DIGITS as u32));
         for &at in &t.id_at {
@@ -274,16 +280,13 @@ impl Answer {
     }
 }
 
-fn classify(reply: &crate::notify::PapReply) -> Answer {
-    match PapDocument::parse(&reply.body) {
+fn classify(status: u16, body: &[u8]) -> Answer {
+    match PapDocument::parse(body) {
         Ok(doc) => match crate::client::answer_codes(&doc.message).first() {
-            Some(&code) => Answer::Pap {
-                code,
-                http: reply.status,
-            },
-            None => Answer::Http(reply.status),
+            Some(&code) => Answer::Pap { code, http: status },
+            None => Answer::Http(status),
         },
-        Err(_) => Answer::Http(reply.status),
+        Err(_) => Answer::Http(status),
     }
 }
 
@@ -497,7 +500,15 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         None => None,
     };
 
-    let client = PapClient::new(args.timeout);
+    let target = Arc::new(http::Target::new(&args.url, auth.as_deref())?);
+    // One Content-Type header value per template, shared by every request made from it.
+    let content_types = Arc::new(
+        payloads
+            .templates
+            .iter()
+            .map(|t| HeaderValue::from_str(&t.content_type))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
     let next = Arc::new(AtomicU64::new(0));
     let progress = Arc::new(Progress {
         sent: AtomicU64::new(0),
@@ -508,14 +519,13 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let deadline = args.duration.map(|d| start + d);
     let mut workers = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {
-        let (client, payloads, next, progress, auth, url) = (
-            client.clone(),
+        let (payloads, next, progress, content_types) = (
             payloads.clone(),
             next.clone(),
             progress.clone(),
-            auth.clone(),
-            args.url.clone(),
+            content_types.clone(),
         );
+        let mut client = http::Client::new(target.clone(), args.timeout);
         let rate = args.rate;
         workers.push(tokio::spawn(async move {
             let mut done = Vec::new();
@@ -531,16 +541,14 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
-                let (ct, body) = payloads.request(index);
+                let (_, body) = payloads.request(index);
+                let ct = &content_types[payloads.template_of(index)];
                 let at_us = now_us();
                 let t0 = Instant::now();
-                let answer = match client
-                    .post(&url, ct, auth.as_deref(), Bytes::from(body))
-                    .await
-                {
-                    Ok(reply) => classify(&reply),
-                    Err(crate::notify::PostError::Timeout(_)) => Answer::Timeout,
-                    Err(_) => Answer::Transport,
+                let answer = match client.post(ct, Bytes::from(body)).await {
+                    Ok((status, body)) => classify(status, &body),
+                    Err(http::Failure::Timeout) => Answer::Timeout,
+                    Err(http::Failure::Transport) => Answer::Transport,
                 };
                 let latency_us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
                 progress.sent.fetch_add(1, Ordering::Relaxed);

@@ -15,6 +15,16 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the tokio runtime")
 }
 
+/// A tokio runtime on the calling thread only, for the load tools (`ppgd bench`, `ppgd sim`):
+/// they share the cores with the gateway they measure, and one thread spends less per request
+/// than tasks woken across worker threads.
+pub fn runtime_single_thread() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")
+}
+
 /// tracing to stderr: human-readable or JSON lines; RUST_LOG overrides the configured level.
 pub fn init_logging(cfg: &LogConfig) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.level));

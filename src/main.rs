@@ -70,14 +70,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config } => ppgd::cli::serve(&config),
-        Command::Sim(args) => {
-            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::sim::cli::run(*args)))
-        }
+        Command::Sim(args) => ppgd::cli::runtime_single_thread()
+            .and_then(|rt| rt.block_on(ppgd::sim::cli::run(*args))),
         Command::Push(args) => {
             ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::client::run(*args)))
         }
         Command::Bench(args) => {
-            ppgd::cli::runtime().and_then(|rt| rt.block_on(ppgd::bench::run(*args)))
+            ppgd::cli::runtime_single_thread().and_then(|rt| rt.block_on(ppgd::bench::run(*args)))
         }
         Command::Decode(args) => ppgd::decode::run(args),
         Command::Store {

@@ -99,7 +99,12 @@ impl Inner {
         if let Ok(mut s) = self.stats.lock() {
             f(&mut s);
         }
-        self.changed.send_modify(|n| *n += 1);
+        // Nobody waits (`ppgd sim`, most tests): skip the wake-up of no one, which takes a lock
+        // per slot of the watch's notifier, several times per submit_sm. `wait_until` subscribes
+        // before it reads the stats, so it never misses a change made after its check.
+        if self.changed.receiver_count() > 0 {
+            self.changed.send_modify(|n| *n += 1);
+        }
     }
 
     fn random(&self) -> f64 {
@@ -335,9 +340,10 @@ async fn accept_loop(
 }
 
 enum Due {
+    /// `cmd` is the submit_sm, kept whole rather than copied out of its command.
     SubmitResp {
         seq: u32,
-        sm: Box<SubmitSm>,
+        cmd: Box<Command>,
         id: String,
     },
     Receipt(Box<DeliverSm>),
@@ -420,7 +426,7 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
     let mut sar = (None, None, None);
     for tlv in sm.tlvs() {
         match tlv.value() {
-            Some(TlvValue::MessagePayload(p)) => payload_tlv = Some(p.value.as_ref().to_vec()),
+            Some(TlvValue::MessagePayload(p)) => payload_tlv = Some(p.value.as_ref()),
             Some(TlvValue::SarMsgRefNum(r)) => sar.0 = Some(*r),
             Some(TlvValue::SarTotalSegments(t)) => sar.1 = Some(*t),
             Some(TlvValue::SarSegmentSeqnum(s)) => sar.2 = Some(*s),
@@ -428,17 +434,17 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
         }
     }
     let short: &[u8] = sm.short_message().as_ref();
-    let data = payload_tlv.clone().unwrap_or_else(|| short.to_vec());
+    let data: &[u8] = payload_tlv.unwrap_or(short);
     let udhi = u8::from(sm.esm_class) & crate::smpp::pdu::ESM_UDHI != 0;
     let mut udh_error = None;
     let fragment = if udhi {
-        Fragment::from_user_data(&data).unwrap_or_else(|e| {
+        Fragment::from_user_data(data).unwrap_or_else(|e| {
             udh_error = Some(e);
-            Fragment::from_sar(&data, None, None)
+            Fragment::from_sar(data, None, None)
         })
     } else if let (Some(reference), Some(total), Some(seqnum)) = sar {
         Fragment::from_sar(
-            &data,
+            data,
             Some(Sar {
                 reference,
                 total,
@@ -447,7 +453,7 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
             None,
         )
     } else {
-        Fragment::from_sar(&data, None, None)
+        Fragment::from_sar(data, None, None)
     };
     let concat = fragment.concat;
     let destination = sm.destination_addr.as_str().to_string();
@@ -458,27 +464,20 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
             .unwrap_or(0);
-        let line = serde_json::json!({
-            "t_us": t_us,
-            "session": session,
-            "message_id": id,
-            "service_type": sm.service_type.value().as_str(),
-            "source_addr": sm.source_addr.as_str(),
-            "source_ton": u8::from(sm.source_addr_ton),
-            "source_npi": u8::from(sm.source_addr_npi),
-            "destination_addr": destination,
-            "dest_ton": u8::from(sm.dest_addr_ton),
-            "dest_npi": u8::from(sm.dest_addr_npi),
-            "esm_class": u8::from(sm.esm_class),
-            "data_coding": u8::from(sm.data_coding),
-            "registered_delivery": u8::from(sm.registered_delivery),
-            "validity_period": sm.validity_period.as_str(),
-            "short_message": hex(short),
-            "message_payload": payload_tlv.as_deref().map(hex),
-            "sar": concat.map(|c| [u32::from(c.reference), u32::from(c.total), u32::from(c.seqnum)]),
-        });
         if let Ok(mut f) = rec.lock() {
-            let _ = writeln!(f, "{line}");
+            let _ = write_record(
+                &mut *f,
+                &Record {
+                    t_us,
+                    session,
+                    message_id: id,
+                    sm,
+                    destination: &destination,
+                    short,
+                    payload: payload_tlv,
+                    sar: concat.map(|c| [c.reference.into(), c.total.into(), c.seqnum.into()]),
+                },
+            );
         }
     }
     if let Some(e) = udh_error {
@@ -520,8 +519,85 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
     inner.update(|s| s.submits += 1);
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
+/// The fields of one record line.
+struct Record<'a> {
+    t_us: u64,
+    session: usize,
+    message_id: &'a str,
+    sm: &'a SubmitSm,
+    destination: &'a str,
+    short: &'a [u8],
+    payload: Option<&'a [u8]>,
+    sar: Option<[u32; 3]>,
+}
+
+/// Writes one record line straight into the (buffered) file: no JSON tree, no string per octet.
+/// The keys come in the order serde_json's map gave them when the line was built as a
+/// `serde_json::Value` (sorted), so the record reads byte for byte as it always did (a test
+/// compares the two); strings go through serde_json for their escaping.
+fn write_record(out: &mut impl Write, r: &Record) -> std::io::Result<()> {
+    fn string(out: &mut impl Write, s: &str) -> std::io::Result<()> {
+        serde_json::to_writer(out, s).map_err(std::io::Error::other)
+    }
+    let sm = r.sm;
+    write!(
+        out,
+        "{{\"data_coding\":{},\"dest_npi\":{},\"dest_ton\":{},\"destination_addr\":",
+        u8::from(sm.data_coding),
+        u8::from(sm.dest_addr_npi),
+        u8::from(sm.dest_addr_ton)
+    )?;
+    string(out, r.destination)?;
+    write!(
+        out,
+        ",\"esm_class\":{},\"message_id\":",
+        u8::from(sm.esm_class)
+    )?;
+    string(out, r.message_id)?;
+    out.write_all(b",\"message_payload\":")?;
+    match r.payload {
+        Some(p) => write_hex(out, p)?,
+        None => out.write_all(b"null")?,
+    }
+    write!(
+        out,
+        ",\"registered_delivery\":{},\"sar\":",
+        u8::from(sm.registered_delivery)
+    )?;
+    match r.sar {
+        Some([a, b, c]) => write!(out, "[{a},{b},{c}]")?,
+        None => out.write_all(b"null")?,
+    }
+    out.write_all(b",\"service_type\":")?;
+    string(out, sm.service_type.value().as_str())?;
+    write!(out, ",\"session\":{},\"short_message\":", r.session)?;
+    write_hex(out, r.short)?;
+    out.write_all(b",\"source_addr\":")?;
+    string(out, sm.source_addr.as_str())?;
+    write!(
+        out,
+        ",\"source_npi\":{},\"source_ton\":{},\"t_us\":{},\"validity_period\":",
+        u8::from(sm.source_addr_npi),
+        u8::from(sm.source_addr_ton),
+        r.t_us
+    )?;
+    string(out, sm.validity_period.as_str())?;
+    out.write_all(b"}\n")
+}
+
+/// Octets as a JSON string of upper-case hex digits, two per octet.
+fn write_hex(out: &mut impl Write, b: &[u8]) -> std::io::Result<()> {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut chunk = [0u8; 256];
+    out.write_all(b"\"")?;
+    for part in b.chunks(chunk.len() / 2) {
+        for (i, x) in part.iter().enumerate() {
+            chunk[2 * i] = DIGITS[usize::from(x >> 4)];
+            chunk[2 * i + 1] = DIGITS[usize::from(x & 0x0F)];
+        }
+        out.write_all(&chunk[..2 * part.len()])?;
+    }
+    out.write_all(b"\"")
 }
 
 async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
@@ -536,64 +612,103 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
     let mut sent_receipts: std::collections::HashMap<u32, Box<DeliverSm>> =
         std::collections::HashMap::new();
     let latency = inner.cfg.latency;
+    // This session's most submit_sm outstanding so far, as published in the stats.
+    let mut max_seen = 0usize;
     let dropped = loop {
+        // Dropped first, as the `select!` below prefers it, even over answers that are due.
+        if kill.has_changed().unwrap_or(true) {
+            break true;
+        }
+        // What is due (submit_sm_resp past the latency, receipts) is answered before the next
+        // PDU is read: with no latency every submit_sm is answered before the next one is looked
+        // at, and the window counts as it always did.
+        let now = Instant::now();
+        let mut failed = false;
+        let mut drop_now = false;
+        for _ in 0..due.len() {
+            let Some((t, d)) = due.pop_front() else { break };
+            if t > now {
+                due.push_back((t, d));
+                continue;
+            }
+            match d {
+                Due::SubmitResp { seq: s, cmd, id } => {
+                    let Some(Pdu::SubmitSm(sm)) = cmd.pdu() else {
+                        continue;
+                    };
+                    outstanding = outstanding.saturating_sub(1);
+                    let resp = SubmitSmResp::new(id.parse().unwrap_or_default(), vec![]);
+                    if conn
+                        .feed(Command::new(CommandStatus::EsmeRok, s, resp))
+                        .await
+                        .is_err()
+                    {
+                        failed = true;
+                        break;
+                    }
+                    accept_submit(&inner, session.unwrap_or(0), sm, &id);
+                    // drop_after counts answered submits: the ones still in flight are lost
+                    // with the connection, as with a real SMSC crash.
+                    on_conn += 1;
+                    if inner.cfg.drop_after.is_some_and(|n| on_conn >= n) {
+                        drop_now = true;
+                        break;
+                    }
+                    if let (Some(delay), true) = (
+                        inner.cfg.receipts,
+                        can_receive && u8::from(sm.registered_delivery) & 0x03 != 0,
+                    ) {
+                        let d = receipt_for(&inner, sm, &id, UtcTime::now());
+                        due.push_back((now + delay, Due::Receipt(Box::new(d))));
+                    } else if let (Some(delay), true) = (
+                        inner.cfg.receipts,
+                        inner.cfg.receipts_any_receiver
+                            && u8::from(sm.registered_delivery) & 0x03 != 0,
+                    ) {
+                        let d = receipt_for(&inner, sm, &id, UtcTime::now());
+                        if let Ok(mut o) = inner.orphans.lock() {
+                            o.push_back((now + delay, Box::new(d)));
+                        }
+                        inner.orphan_ready.notify_one();
+                    }
+                }
+                Due::Receipt(d) => {
+                    let s = seq.next_seq();
+                    if conn
+                        .feed(Command::new(
+                            CommandStatus::EsmeRok,
+                            s,
+                            Pdu::DeliverSm((*d).clone()),
+                        ))
+                        .await
+                        .is_err()
+                    {
+                        failed = true;
+                        break;
+                    }
+                    sent_receipts.insert(s, d);
+                    inner.update(|st| st.receipts_sent += 1);
+                }
+            }
+        }
+        if failed {
+            break true;
+        }
+        // Every answer is written at once (no batching across PDUs read together: bunched
+        // answers change how a client paces itself against the throttling). Nothing to write
+        // costs nothing.
+        if drop_now {
+            let _ = conn.flush().await;
+            break true;
+        }
+        if conn.flush().await.is_err() {
+            break true;
+        }
         let next = due.iter().map(|(t, _)| *t).min();
         tokio::select! {
             biased;
             _ = kill.changed() => break true,
-            _ = async { if let Some(t) = next { tokio::time::sleep_until(t.into()).await } }, if next.is_some() => {
-                let now = Instant::now();
-                let mut keep = VecDeque::new();
-                let mut failed = false;
-                let mut drop_now = false;
-                while let Some((t, d)) = due.pop_front() {
-                    if t > now {
-                        keep.push_back((t, d));
-                        continue;
-                    }
-                    match d {
-                        Due::SubmitResp { seq: s, sm, id } => {
-                            outstanding = outstanding.saturating_sub(1);
-                            let resp = SubmitSmResp::new(id.parse().unwrap_or_default(), vec![]);
-                            if conn.feed(Command::new(CommandStatus::EsmeRok, s, resp)).await.is_err() {
-                                failed = true;
-                                break;
-                            }
-                            accept_submit(&inner, session.unwrap_or(0), &sm, &id);
-                            // drop_after counts answered submits: the ones still in flight are lost
-                            // with the connection, as with a real SMSC crash.
-                            on_conn += 1;
-                            if inner.cfg.drop_after.is_some_and(|n| on_conn >= n) {
-                                drop_now = true;
-                                break;
-                            }
-                            if let (Some(delay), true) = (inner.cfg.receipts, can_receive && u8::from(sm.registered_delivery) & 0x03 != 0) {
-                                let d = receipt_for(&inner, &sm, &id, UtcTime::now());
-                                keep.push_back((now + delay, Due::Receipt(Box::new(d))));
-                            } else if let (Some(delay), true) = (inner.cfg.receipts, inner.cfg.receipts_any_receiver && u8::from(sm.registered_delivery) & 0x03 != 0) {
-                                let d = receipt_for(&inner, &sm, &id, UtcTime::now());
-                                if let Ok(mut o) = inner.orphans.lock() {
-                                    o.push_back((now + delay, Box::new(d)));
-                                }
-                                inner.orphan_ready.notify_one();
-                            }
-                        }
-                        Due::Receipt(d) => {
-                            let s = seq.next_seq();
-                            if conn.feed(Command::new(CommandStatus::EsmeRok, s, Pdu::DeliverSm((*d).clone()))).await.is_err() {
-                                failed = true;
-                                break;
-                            }
-                            sent_receipts.insert(s, d);
-                            inner.update(|st| st.receipts_sent += 1);
-                        }
-                    }
-                }
-                due = keep;
-                if failed || conn.flush().await.is_err() || drop_now {
-                    break true;
-                }
-            }
+            _ = async { if let Some(t) = next { tokio::time::sleep_until(t.into()).await } }, if next.is_some() => {}
             _ = inner.orphan_ready.notified(), if can_receive && inner.cfg.receipts_any_receiver => {
                 if let Ok(mut o) = inner.orphans.lock() {
                     due.extend(o.drain(..).map(|(t, d)| (t, Due::Receipt(d))));
@@ -643,6 +758,7 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                         can_receive = cmd.id() != CommandId::BindTransmitter;
                         let idx = inner.sessions.fetch_add(1, Ordering::Relaxed);
                         session = Some(idx);
+                        max_seen = 0;
                         inner.update(|x| {
                             x.binds += 1;
                             if x.max_outstanding_seen.len() <= idx {
@@ -651,7 +767,7 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                         });
                         Some(r)
                     }
-                    Some(Pdu::SubmitSm(sm)) => {
+                    Some(Pdu::SubmitSm(_)) => {
                         let now = Instant::now();
                         let throttled = |st: u32| Some(Command::new(CommandStatus::from(st), s, SubmitSmResp::default()));
                         if session.is_none() {
@@ -665,14 +781,17 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                             }
                             let id = format!("{:X}", inner.next_id.fetch_add(1, Ordering::Relaxed));
                             outstanding += 1;
-                            let idx = session.unwrap_or(0);
-                            let o = outstanding;
-                            inner.update(|x| {
-                                if let Some(m) = x.max_outstanding_seen.get_mut(idx) {
-                                    *m = (*m).max(o);
-                                }
-                            });
-                            due.push_back((now + latency, Due::SubmitResp { seq: s, sm: Box::new(sm.clone()), id }));
+                            // Only a new maximum changes the stats (this session alone writes its entry).
+                            if outstanding > max_seen {
+                                max_seen = outstanding;
+                                let idx = session.unwrap_or(0);
+                                inner.update(|x| {
+                                    if let Some(m) = x.max_outstanding_seen.get_mut(idx) {
+                                        *m = (*m).max(max_seen);
+                                    }
+                                });
+                            }
+                            due.push_back((now + latency, Due::SubmitResp { seq: s, cmd, id }));
                             None
                         }
                     }
@@ -710,5 +829,72 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
     };
     if dropped {
         inner.update(|x| x.dropped_connections += 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The record line as it was built before `write_record`: a `serde_json::Value`.
+    fn as_value(r: &Record) -> String {
+        let sm = r.sm;
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+        let line = serde_json::json!({
+            "t_us": r.t_us,
+            "session": r.session,
+            "message_id": r.message_id,
+            "service_type": sm.service_type.value().as_str(),
+            "source_addr": sm.source_addr.as_str(),
+            "source_ton": u8::from(sm.source_addr_ton),
+            "source_npi": u8::from(sm.source_addr_npi),
+            "destination_addr": r.destination,
+            "dest_ton": u8::from(sm.dest_addr_ton),
+            "dest_npi": u8::from(sm.dest_addr_npi),
+            "esm_class": u8::from(sm.esm_class),
+            "data_coding": u8::from(sm.data_coding),
+            "registered_delivery": u8::from(sm.registered_delivery),
+            "validity_period": sm.validity_period.as_str(),
+            "short_message": hex(r.short),
+            "message_payload": r.payload.map(hex),
+            "sar": r.sar,
+        });
+        format!("{line}\n")
+    }
+
+    #[test]
+    fn record_lines_read_as_the_json_value_wrote_them() {
+        let mut sm = SubmitSm::default();
+        sm.source_addr = "ab\"c\\d\u{1}".parse().unwrap();
+        sm.destination_addr = "+491701234567".parse().unwrap();
+        sm.source_addr_ton = rusmpp::values::Ton::International;
+        sm.esm_class = EsmClass::from(0x40);
+        sm.data_coding = rusmpp::values::DataCoding::from(0xF5);
+        sm.registered_delivery = rusmpp::values::RegisteredDelivery::from(1);
+        sm.validity_period = "261125120000000+".parse().unwrap();
+        let long: Vec<u8> = (0..=255u8).chain(0..=255).collect();
+        for (short, payload, sar) in [
+            (
+                &[0x06u8, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0xFF][..],
+                None,
+                None,
+            ),
+            (&[][..], Some(&long[..]), Some([513u32, 3, 2])),
+            (&long[..200], None, Some([7, 2, 1])),
+        ] {
+            let r = Record {
+                t_us: 1_764_000_000_123_456,
+                session: 3,
+                message_id: "1000002A",
+                sm: &sm,
+                destination: "+491701234567",
+                short,
+                payload,
+                sar,
+            };
+            let mut out = Vec::new();
+            write_record(&mut out, &r).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), as_value(&r));
+        }
     }
 }
