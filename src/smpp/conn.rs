@@ -378,7 +378,8 @@ async fn bound_loop(
                                             throttle.pause(now, cfg.throttle_pause);
                                             m.throttle_pauses.inc();
                                         } else if adaptive.on_response(now, sent, true) {
-                                            // The rate was cut: a short pause, then paced.
+                                            // The rate was cut (a short pause, then paced), or
+                                            // a storm waits for an accepted answer (held).
                                             throttle.pause(now, cfg.throttle_pause.min(CUT_PAUSE));
                                             m.throttle_pauses.inc();
                                         }
