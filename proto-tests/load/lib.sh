@@ -144,10 +144,11 @@ run_bench() {
     "${RIG_ON[@]}" "$PPGD" bench --url "$PAP_URL" --username "$USER_NAME" --password "$USER_PASS" \
         --sim-record "$RECORD" "$@" >"$WORK/bench.out" 2>"$WORK/bench.err" || status=$?
     BENCH_LINE="$(grep '^bench: ' "$WORK/bench.out" | sed 's/^bench: //')"
-    # ppgd's CPU (user + system since it started) per accepted push, when this script runs it.
+    # ppgd's CPU (user + system since it started) per accepted push, when this script runs it
+    # and it is still the process that took the pushes (not after a restart, as in scenario 6).
     local accepted
     accepted=$(grep -o 'accepted=[0-9]*' <<<"$BENCH_LINE" | cut -d= -f2)
-    if [[ -n "$PPGD_PID" && -n "$BENCH_LINE" && "${accepted:-0}" -gt 0 ]]; then
+    if [[ -n "$PPGD_PID" && -d "/proc/$PPGD_PID" && -n "$BENCH_LINE" && "${accepted:-0}" -gt 0 ]]; then
         BENCH_LINE+=" ppgd_cpu_us_per_push=$(awk -v ms="$(cpu_ms "$PPGD_PID")" -v n="$accepted" \
             'BEGIN { printf "%.1f", ms * 1000 / n }')"
     fi
