@@ -444,7 +444,7 @@ enum BatchError {
 /// Runs one batch in one transaction and commits it.
 ///
 /// Every command first runs bare: a SAVEPOINT per command made SQLite copy each page a command
-/// touched into its statement journal (about 5 % of ppgd's CPU per push in scenario 1, the
+/// touched into its statement journal (3-5 % of ppgd's CPU per push in scenario 1, the
 /// memmove of whole pages under `subjournalPageIfRequired`). A command that fails without
 /// having changed a row (a duplicate push-id, a full queue: the usual failures) needs no
 /// rollback. Only if one fails after changing rows is the batch rolled back and run again with
