@@ -7,7 +7,7 @@
 //!
 //! The fast path: when this instance has a free permit for every recipient of a new push and
 //! no queue is waiting, the PAP listener stores the push already leased to it ([`Dispatcher::reserve`],
-//! `NewPush::lease_until`) and hands the jobs over after the commit ([`Dispatcher::start_leased`]):
+//! `NewPush::lease_until`) and hands the jobs over after the commit ([`Dispatcher::after_insert`]):
 //! no lease query, no wake. The lease is the same as the query's, so a crash between insert and
 //! submission leaves a lease that runs out, as above.
 //!
@@ -79,6 +79,9 @@ pub struct Dispatcher<S> {
     /// before its lease query and the PAP fast path before its insert, so every job leased
     /// has its permit at once (a job waiting for one would spend its lease waiting).
     permits: Arc<Semaphore>,
+    /// The store keeps the fast path from overtaking a queue itself
+    /// ([`PushStore::orders_fast_path`]); otherwise `backlog` is the estimate.
+    store_orders_fast_path: bool,
     backlog: Backlog,
     shutdown: watch::Receiver<bool>,
 }
@@ -149,6 +152,7 @@ impl<S: PushStore> Dispatcher<S> {
             .max()
             .unwrap_or(Duration::from_secs(600));
         Arc::new(Dispatcher {
+            store_orders_fast_path: store.orders_fast_path(),
             store,
             pool,
             permits: Arc::new(Semaphore::new(cfg.concurrency)),
@@ -171,12 +175,14 @@ impl<S: PushStore> Dispatcher<S> {
     /// The fast path: permits for every recipient of `push`, when this instance may store it
     /// already leased and submit it at once, without a lease query: the push is due now, no
     /// queue is waiting ahead of it, every recipient gets a permit, and no shutdown began.
-    /// None: store it unleased and call [`Self::queued`].
+    /// None: store it unleased and call [`Self::queued`]. A store that orders the fast path
+    /// itself ([`PushStore::orders_fast_path`]) judges the queue ahead exactly at insert; the
+    /// `backlog` estimate here is for the others.
     pub fn reserve(&self, push: &NewPush) -> Option<Reservation> {
         let n = u32::try_from(push.recipients.len()).ok()?;
         if n == 0
             || push.deliver_after.is_some_and(|t| t > push.received_at)
-            || !self.backlog.empty()
+            || (!self.store_orders_fast_path && !self.backlog.empty())
         {
             return None;
         }
@@ -194,8 +200,18 @@ impl<S: PushStore> Dispatcher<S> {
         })
     }
 
+    /// What follows the insert of a push: with a reservation and the jobs the store leased,
+    /// submits them (unused permits go back); otherwise (no reservation, or a store that stored
+    /// the push unleased after all, see [`PushStore::orders_fast_path`]) the push is queued.
+    pub fn after_insert(self: &Arc<Self>, jobs: Vec<Job>, reservation: Option<Reservation>) {
+        match reservation {
+            Some(r) if !jobs.is_empty() => self.start_leased(jobs, r),
+            _ => self.queued(),
+        }
+    }
+
     /// Submits the jobs of a push stored leased with `reservation`; unused permits go back.
-    pub fn start_leased(self: &Arc<Self>, jobs: Vec<Job>, mut reservation: Reservation) {
+    fn start_leased(self: &Arc<Self>, jobs: Vec<Job>, mut reservation: Reservation) {
         self.metrics
             .dispatch_leased
             .with_label_values(&["insert"])
@@ -697,14 +713,40 @@ mod tests {
         }
     }
 
+    /// As [`dispatcher`], for a store that does not order the fast path itself (PostgreSQL):
+    /// the dispatcher's `backlog` estimate decides.
+    fn estimating_dispatcher(
+        concurrency: usize,
+        lease_secs: u64,
+    ) -> (
+        Arc<Dispatcher<SqliteStore>>,
+        watch::Sender<bool>,
+        tempfile::TempDir,
+    ) {
+        let (mut d, stop, dir) = dispatcher(concurrency, lease_secs);
+        Arc::get_mut(&mut d)
+            .expect("not shared yet")
+            .store_orders_fast_path = false;
+        (d, stop, dir)
+    }
+
+    /// Reserves, inserts with the reservation's lease and hands over as the PAP listener does;
+    /// returns how many jobs the store leased at insert.
+    async fn push_through(d: &Arc<Dispatcher<SqliteStore>>, id: &str) -> Option<usize> {
+        let mut p = new_push(id, 1);
+        let r = d.reserve(&p)?;
+        p.lease_until = Some(r.lease_until());
+        let jobs = d.store.insert_push(p).await.unwrap();
+        let leased = jobs.len();
+        d.after_insert(jobs, Some(r));
+        Some(leased)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_fast_path_needs_no_backlog_a_due_push_and_a_permit_per_recipient() {
+    async fn the_fast_path_needs_a_due_push_and_a_permit_per_recipient() {
         let (d, stop, _dir) = dispatcher(4, 30);
         let p = new_push("p", 2);
-        // Before the first lease query the store may hold a queue from before a restart.
-        assert!(d.reserve(&p).is_none());
-        assert_eq!(d.lease_once().await, Some(0));
-        let r = d.reserve(&p).expect("no backlog, permits free");
+        let r = d.reserve(&p).expect("a due push, permits free");
         assert_eq!(d.permits.available_permits(), 2);
         assert_eq!(r.lease_until(), p.received_at.plus_secs(30));
         // An insert that fails drops the reservation: the permits go back.
@@ -717,11 +759,6 @@ mod tests {
         let mut later = new_push("later", 1);
         later.deliver_after = Some(later.received_at.plus_secs(60));
         assert!(d.reserve(&later).is_none());
-        // A push stored unleased is a backlog until a lease query comes back short.
-        d.queued();
-        assert!(d.reserve(&p).is_none());
-        assert_eq!(d.lease_once().await, Some(0));
-        assert!(d.reserve(&p).is_some());
         // No fast path once shutdown began.
         stop.send(true).unwrap();
         assert!(d.reserve(&p).is_none());
@@ -729,9 +766,47 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_lease_query_that_came_back_full_is_a_backlog() {
+    async fn the_store_keeps_a_new_push_behind_recipients_no_lease_query_took_yet() {
+        let (d, _stop, _dir) = dispatcher(4, 30);
+        // Before the first lease query the store may hold a queue from before a restart: the
+        // push is stored unleased, its permit goes back and it waits for the lease query.
+        assert_eq!(push_through(&d, "first").await, Some(0));
+        assert_eq!(d.permits.available_permits(), 4);
+        assert_eq!(d.lease_once().await, Some(1));
+        // That query came back short: nothing waits, the next push is stored leased.
+        assert_eq!(push_through(&d, "second").await, Some(1));
+        // A push stored unleased (here: no permit for every recipient) puts the next one
+        // behind it, until a lease query takes it.
+        d.store.insert_push(new_push("big", 5)).await.unwrap();
+        d.queued();
+        assert_eq!(push_through(&d, "third").await, Some(0));
+        assert_eq!(d.permits.available_permits(), 2);
+        // Two permits, six due recipients: the query comes back full and more still wait.
+        assert_eq!(d.lease_once().await, Some(2));
+        assert_eq!(push_through(&d, "fourth").await, None, "no permit free");
+        let leased = |how: &str| d.metrics.dispatch_leased.with_label_values(&[how]).get();
+        assert_eq!((leased("insert"), leased("query")), (1, 3));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn estimated_backlog_the_fast_path_needs_no_backlog() {
+        let (d, _stop, _dir) = estimating_dispatcher(4, 30);
+        let p = new_push("p", 2);
+        // Before the first lease query the store may hold a queue from before a restart.
+        assert!(d.reserve(&p).is_none());
+        assert_eq!(d.lease_once().await, Some(0));
+        assert!(d.reserve(&p).is_some(), "no backlog, permits free");
+        // A push stored unleased is a backlog until a lease query comes back short.
+        d.queued();
+        assert!(d.reserve(&p).is_none());
+        assert_eq!(d.lease_once().await, Some(0));
+        assert!(d.reserve(&p).is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn estimated_backlog_a_lease_query_that_came_back_full_is_a_backlog() {
         // A 1 s lease: the two jobs give their permits back after its attempt window.
-        let (d, _stop, _dir) = dispatcher(2, 1);
+        let (d, _stop, _dir) = estimating_dispatcher(2, 1);
         assert_eq!(d.lease_once().await, Some(0));
         d.store.insert_push(new_push("queued", 3)).await.unwrap();
         d.queued();
@@ -761,7 +836,7 @@ mod tests {
         p.lease_until = Some(r.lease_until());
         let jobs = d.store.insert_push(p).await.unwrap();
         assert_eq!(jobs.len(), 2);
-        d.start_leased(jobs, r);
+        d.after_insert(jobs, Some(r));
         assert_eq!(
             d.permits.available_permits(),
             2,

@@ -519,10 +519,7 @@ async fn push<S: PushStore>(
         Err(e) => return refuse(Rejection::from(e)),
     };
     inner.metrics.pushes_accepted.inc_by(count as u64);
-    match reservation {
-        Some(r) => inner.dispatcher.start_leased(jobs, r),
-        None => inner.dispatcher.queued(),
-    }
+    inner.dispatcher.after_insert(jobs, reservation);
     info!(push_id = %push_id, pi = %pi.name, recipients = count, content = %compiled.delivered_type, "push accepted");
     Reply {
         version,

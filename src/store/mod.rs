@@ -288,7 +288,9 @@ pub trait PushStore: Send + Sync + 'static {
     /// Stores a push with its recipients (state pending), synced. Refuses a push-id still
     /// remembered (retention) and a push that would take the queue past `queue_limit`.
     /// With `push.lease_until` set the recipients are stored leased and their jobs returned, in
-    /// the order of `push.recipients`; otherwise the Vec is empty.
+    /// the order of `push.recipients`; otherwise the Vec is empty. A store that
+    /// [orders the fast path](Self::orders_fast_path) may store such a push unleased all the
+    /// same (empty Vec): the caller then treats it as queued.
     fn insert_push(
         &self,
         push: NewPush,
@@ -387,6 +389,15 @@ pub trait PushStore: Send + Sync + 'static {
 
     /// Forgets final pushes older than `before`.
     fn cleanup(&self, before: UtcTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// True when `insert_push` itself keeps a push with `lease_until` from overtaking
+    /// recipients stored unleased that no lease query has taken yet (it stores such a push
+    /// unleased and returns no jobs): the store sees its inserts and lease queries in the one
+    /// order they ran, so the dispatcher need not guess whether a queue waits. False (the
+    /// default): the store honours `lease_until` and the dispatcher keeps its own estimate.
+    fn orders_fast_path(&self) -> bool {
+        false
+    }
 
     /// Resolves when a recipient may have become due through ANOTHER process sharing the store
     /// (PostgreSQL: a NOTIFY from any instance). The dispatcher selects on it beside its own
@@ -503,6 +514,12 @@ impl PushStore for AnyStore {
     }
     async fn cleanup(&self, before: UtcTime) -> Result<u64, StoreError> {
         delegate!(self, s => s.cleanup(before))
+    }
+    fn orders_fast_path(&self) -> bool {
+        match self {
+            AnyStore::Embedded(s) => s.orders_fast_path(),
+            AnyStore::Postgres(s) => s.orders_fast_path(),
+        }
     }
     async fn store_wake(&self) {
         delegate!(self, s => s.store_wake())

@@ -225,6 +225,14 @@ struct Writer {
     /// Recipients not final, including this batch's uncommitted changes.
     depth: u64,
     queue_limit: u64,
+    /// Recipients stored unleased may be waiting for a lease query: set by every push stored
+    /// unleased, cleared by a lease query that came back short (it took every due recipient).
+    /// The writer runs inserts and lease queries one after the other, so this is exact where
+    /// the dispatcher, which sees their answers in any order, could only guess: a push stored
+    /// while a lease query ran kept the dispatcher's guess at "maybe queued" under sustained
+    /// load, and every later push then took the queue (see [`PushStore::orders_fast_path`]).
+    /// Recipients due again by time alone (a retry, a deliver-after) are not counted, as before.
+    queue_ahead: bool,
 }
 
 impl SqliteStore {
@@ -310,6 +318,8 @@ impl SqliteStore {
             conn,
             depth,
             queue_limit,
+            // Unknown until the first lease query: the store may hold a queue from before.
+            queue_ahead: true,
         };
         let batch_max = batch_max.max(1);
         let thread_depth = shared_depth.clone();
@@ -411,7 +421,9 @@ fn writer_loop(
             Ok(()) => None,
         };
         if failure.is_some() {
-            // Nothing of this batch is stored: recount rather than trust the in-memory changes.
+            // Nothing of this batch is stored: recount rather than trust the in-memory changes,
+            // and let the next lease query decide whether anything waits.
+            w.queue_ahead = true;
             w.depth = w
                 .conn
                 .query_row(PENDING_COUNT_SQL, [], |r| r.get::<_, i64>(0))
@@ -450,6 +462,7 @@ enum BatchError {
 /// rollback. Only if one fails after changing rows is the batch rolled back and run again with
 /// a SAVEPOINT per command, so that each command is still all or nothing.
 fn run_batch(w: &mut Writer, batch: &mut [Command], depth_before: u64) -> Result<(), BatchError> {
+    let queue_ahead_before = w.queue_ahead;
     run_cached(&w.conn, "BEGIN IMMEDIATE").map_err(|e| BatchError::Begin(e.to_string()))?;
     let tainted = batch
         .iter_mut()
@@ -465,6 +478,7 @@ fn run_batch(w: &mut Writer, batch: &mut [Command], depth_before: u64) -> Result
                 .map_err(|e| BatchError::Commit(e.to_string()))?;
         }
         w.depth = depth_before;
+        w.queue_ahead = queue_ahead_before;
         run_cached(&w.conn, "BEGIN IMMEDIATE").map_err(|e| BatchError::Commit(e.to_string()))?;
         for c in batch.iter_mut() {
             c.run(w, RunMode::Guarded);
@@ -552,8 +566,10 @@ impl Writer {
         }
         let push_row = self.conn.last_insert_rowid();
         let first_due = p.deliver_after.unwrap_or(p.received_at).0;
-        // Leased at insert: what lease_due would have written (one attempt, started now).
-        let (leased_until, attempts, first_attempt_at) = match p.lease_until {
+        // Leased at insert: what lease_due would have written (one attempt, started now); not
+        // when recipients stored unleased may be waiting, which the push must not overtake.
+        let lease_until = p.lease_until.filter(|_| !self.queue_ahead);
+        let (leased_until, attempts, first_attempt_at) = match lease_until {
             Some(until) => (Some(until.0), 1, Some(p.received_at.0)),
             None => (None, 0, None),
         };
@@ -589,6 +605,9 @@ impl Writer {
         }
         drop(stmt);
         self.depth += n;
+        if leased_until.is_none() {
+            self.queue_ahead = true;
+        }
         Ok(if leased_until.is_some() {
             p.leased_jobs(&ids)
         } else {
@@ -630,6 +649,8 @@ impl Writer {
         for j in &jobs {
             stmt.execute(params![j.recipient_id, lease_until.0, now.0])?;
         }
+        // Short: every due recipient was taken. Full: more may wait.
+        self.queue_ahead = jobs.len() as i64 >= limit;
         Ok(jobs)
     }
 
@@ -1111,6 +1132,11 @@ impl PushStore for SqliteStore {
         self.write(move |w| w.insert_push(&push)).await
     }
 
+    /// The writer runs inserts and lease queries in one order (see `Writer::queue_ahead`).
+    fn orders_fast_path(&self) -> bool {
+        true
+    }
+
     async fn lease_due(
         &self,
         now: UtcTime,
@@ -1269,6 +1295,49 @@ mod tests {
             }],
             lease_until: None,
         }
+    }
+
+    /// The fast path's order, judged by the writer: a push with `lease_until` is stored leased
+    /// only when no recipient stored unleased is waiting for a lease query, whatever the
+    /// dispatcher believed when it asked; a lease query that came back short clears the queue,
+    /// a full one does not, and a push stored unleased (or one refused) starts it again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_push_leased_at_insert_never_overtakes_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), 100, 64, Metrics::new()).unwrap();
+        assert!(store.orders_fast_path());
+        let leased = |id: &str| {
+            let mut p = one_recipient_push(id);
+            p.received_at = UtcTime::now();
+            p.lease_until = Some(p.received_at.plus_secs(30));
+            p
+        };
+        let due = |id: &str| {
+            let mut p = one_recipient_push(id);
+            p.received_at = UtcTime::now();
+            p
+        };
+        let lease = |limit| store.lease_due(UtcTime::now(), limit, UtcTime::now().plus_secs(30));
+        // A fresh store may hold a queue from before: unknown until the first lease query.
+        assert!(store.insert_push(leased("a")).await.unwrap().is_empty());
+        assert_eq!(lease(10).await.unwrap().len(), 1);
+        assert_eq!(store.insert_push(leased("b")).await.unwrap().len(), 1);
+        // A push stored unleased puts the next one behind it.
+        store.insert_push(due("c")).await.unwrap();
+        store.insert_push(due("d")).await.unwrap();
+        assert!(store.insert_push(leased("e")).await.unwrap().is_empty());
+        // Full (two of three taken): still behind.
+        assert_eq!(lease(2).await.unwrap().len(), 2);
+        assert!(store.insert_push(leased("f")).await.unwrap().is_empty());
+        // Short: every due recipient taken.
+        assert_eq!(lease(10).await.unwrap().len(), 2);
+        assert_eq!(store.insert_push(leased("g")).await.unwrap().len(), 1);
+        // A refused insert changes nothing.
+        assert!(matches!(
+            store.insert_push(leased("g")).await,
+            Err(StoreError::DuplicatePushId { .. })
+        ));
+        assert_eq!(store.insert_push(leased("h")).await.unwrap().len(), 1);
     }
 
     /// A store written by a ppgd before schema V3 (pushes marked final by `final_at`, the
