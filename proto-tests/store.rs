@@ -306,6 +306,13 @@ pub mod cases {
     /// recipient's, also when a push names one address twice.
     pub async fn insert_leased_ids_match_addresses<H: Harness>(h: &H) {
         let s = Arc::new(h.open(10_000));
+        // A store that orders the fast path itself stores a push leased only when no push
+        // stored unleased waits ahead of it: there, every push asks for the lease, after a
+        // lease query has found the store empty (as the dispatcher's first one does).
+        let ordered = s.orders_fast_path();
+        if ordered {
+            assert!(lease_ids(s.as_ref(), t(0)).await.is_empty());
+        }
         let mut tasks = Vec::new();
         for i in 0..40 {
             let s = s.clone();
@@ -313,7 +320,7 @@ pub mod cases {
                 let a = format!("{}", 100 + i);
                 let b = format!("{}", 200 + i);
                 let mut p = push(&format!("p{i}"), &[&b, &a, &b, "7"], t(0));
-                p.lease_until = (i % 3 != 0).then_some(t(LEASE));
+                p.lease_until = (ordered || i % 3 != 0).then_some(t(LEASE));
                 (p.lease_until.is_some(), s.insert_push(p).await.unwrap())
             }));
         }
@@ -349,9 +356,10 @@ pub mod cases {
                 assert_eq!(r.desc, format!("job for {msisdn}"));
             }
         }
-        assert_eq!(leased, 26);
+        let unleased = if ordered { 0 } else { 14 };
+        assert_eq!(leased, 40 - unleased);
         // Only the unleased pushes are due.
-        assert_eq!(lease_ids(s.as_ref(), t(1)).await.len(), 14 * 4);
+        assert_eq!(lease_ids(s.as_ref(), t(1)).await.len(), unleased * 4);
     }
 
     pub async fn retry_comes_back_at_retry_time<H: Harness>(h: &H) {
@@ -1602,9 +1610,12 @@ mod sqlite {
     async fn a_push_stored_leased_comes_back_after_a_crash() {
         let h = SqliteHarness::new();
         let s = h.open(100);
+        // The first lease query finds the store empty: the next push may be stored leased.
+        assert!(lease_ids(&s, t(0)).await.is_empty());
         let mut p = push("fast", &["1"], t(0));
         p.lease_until = Some(t(100_000));
         let jobs = s.insert_push(p).await.unwrap();
+        assert_eq!(jobs.len(), 1);
         assert!(lease_ids(&s, t(1)).await.is_empty());
         drop(s);
         let s = h.open(100);
