@@ -54,7 +54,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, PrepFlags, Statement, params};
 use tokio::sync::oneshot;
 
 use super::{
@@ -88,6 +88,25 @@ pub const LEASE_DUE_SQL: &str =
  ORDER BY r.priority, r.received_at, r.id
  LIMIT ?2";
 
+/// The writer's hot statements (see [`Hot`]).
+const INSERT_PUSH_SQL: &str =
+    "INSERT INTO push (push_id, pi, pap_version, received_at, deliver_after,
+     deliver_before, priority, confirmed, notify_to, wsp_pdu)
+ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+const INSERT_RECIPIENT_SQL: &str =
+    "INSERT INTO recipient (push, address, msisdn, state, code, description, updated_at,
+     next_attempt_at, priority, received_at, leased_until, attempts, first_attempt_at,
+     deliver_before)
+ VALUES (?1, ?2, ?3, 'pending', ?4, 'accepted for processing', ?5, ?6, ?7, ?5, ?8, ?9, ?10, ?11)";
+const FINISH_SQL: &str =
+    "UPDATE recipient SET state = ?2, code = ?3, description = ?4, updated_at = ?5,
+     leased_until = NULL
+ WHERE id = ?1 AND state = 'pending'";
+const FINISH_SUBMITTED_SQL: &str =
+    "UPDATE recipient SET state = ?2, code = ?3, description = ?4, updated_at = ?5,
+     leased_until = NULL, submitted = 1, smsc = ?6
+ WHERE id = ?1 AND state = 'pending'";
+
 /// Recipients not final, counted through the two partial queue indexes (schema V2) rather than by
 /// a scan of the table.
 const PENDING_COUNT_SQL: &str =
@@ -116,7 +135,7 @@ trait WriteCommand: Send {
     /// nothing (the failing statement undone by SQLite's statement atomicity) is kept as the
     /// answer, a failure after changes is reported as `Tainted` (the batch must be redone
     /// guarded). A command may run twice: bare, then guarded after the batch rolled back.
-    fn run(&mut self, w: &mut Writer, mode: RunMode) -> RunOutcome;
+    fn run(&mut self, w: &mut Writer<'_>, mode: RunMode) -> RunOutcome;
     /// Sends the answer kept by `run`; a commit error replaces it.
     fn answer(self: Box<Self>, commit_error: Option<&str>);
     /// The batch could not even begin: answer without running.
@@ -147,9 +166,9 @@ struct Call<F, T> {
 impl<F, T> WriteCommand for Call<F, T>
 where
     T: Send + 'static,
-    F: FnMut(&mut Writer) -> Result<T, StoreError> + Send + 'static,
+    F: FnMut(&mut Writer<'_>) -> Result<T, StoreError> + Send + 'static,
 {
-    fn run(&mut self, w: &mut Writer, mode: RunMode) -> RunOutcome {
+    fn run(&mut self, w: &mut Writer<'_>, mode: RunMode) -> RunOutcome {
         let result = match mode {
             RunMode::Guarded => w.in_savepoint(&mut self.body),
             RunMode::Bare => {
@@ -228,8 +247,9 @@ impl ReadPool {
 }
 
 /// State owned by the writer thread.
-struct Writer {
-    conn: Connection,
+struct Writer<'c> {
+    conn: &'c Connection,
+    hot: Hot<'c>,
     /// Recipients not final, including this batch's uncommitted changes.
     depth: u64,
     queue_limit: u64,
@@ -257,6 +277,33 @@ struct Facts {
     received_at: i64,
     /// ppg-notify-requested-to and the PAP version of the notification.
     notify: Option<Box<(String, String)>>,
+}
+
+/// The statements of every batch and every push, prepared once for the writer's life.
+/// `prepare_cached` finds a statement by hashing its SQL text, hashes it again to put it back,
+/// copies the text into a new `Arc<str>` and clears the bindings at every use: ~1,000
+/// instructions a statement, five statements for each push.
+struct Hot<'c> {
+    begin: Statement<'c>,
+    commit: Statement<'c>,
+    insert_push: Statement<'c>,
+    insert_recipient: Statement<'c>,
+    finish: Statement<'c>,
+    finish_submitted: Statement<'c>,
+}
+
+impl<'c> Hot<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Hot<'c>> {
+        let prepare = |sql| conn.prepare_with_flags(sql, PrepFlags::SQLITE_PREPARE_PERSISTENT);
+        Ok(Hot {
+            begin: prepare("BEGIN IMMEDIATE")?,
+            commit: prepare("COMMIT")?,
+            insert_push: prepare(INSERT_PUSH_SQL)?,
+            insert_recipient: prepare(INSERT_RECIPIENT_SQL)?,
+            finish: prepare(FINISH_SQL)?,
+            finish_submitted: prepare(FINISH_SUBMITTED_SQL)?,
+        })
+    }
 }
 
 impl Facts {
@@ -352,20 +399,35 @@ impl SqliteStore {
         metrics.queue_depth.set(depth as i64);
 
         let (tx, rx) = mpsc::channel::<Command>();
-        let writer = Writer {
-            conn,
-            depth,
-            queue_limit,
-            // Unknown until the first lease query: the store may hold a queue from before.
-            queue_ahead: true,
-            facts: HashMap::new(),
-        };
+        // The writer prepares its hot statements on its own thread (they borrow the
+        // connection it owns there) and says whether it could before `open` returns.
+        let (ready_tx, ready) = mpsc::sync_channel::<Result<(), StoreError>>(1);
         let batch_max = batch_max.max(1);
         let thread_depth = shared_depth.clone();
         let handle = std::thread::Builder::new()
             .name("ppgd-store-writer".into())
-            .spawn(move || writer_loop(writer, rx, batch_max, metrics, thread_depth, lock))
+            .spawn(move || {
+                let hot = match Hot::prepare(&conn) {
+                    Ok(hot) => hot,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.into()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let writer = Writer {
+                    conn: &conn,
+                    hot,
+                    depth,
+                    queue_limit,
+                    // Unknown until the first lease query: the store may hold a queue from before.
+                    queue_ahead: true,
+                    facts: HashMap::new(),
+                };
+                writer_loop(writer, rx, batch_max, metrics, thread_depth, lock)
+            })
             .map_err(|e| StoreError::Backend(format!("cannot start the store writer: {e}")))?;
+        ready.recv().map_err(|_| StoreError::Closed)??;
 
         Ok(SqliteStore {
             tx: Some(tx),
@@ -389,7 +451,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnMut(&mut Writer) -> Result<T, StoreError> + Send + 'static,
+        F: FnMut(&mut Writer<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (answer, wait) = oneshot::channel();
         let cmd: Command = Box::new(Call {
@@ -432,7 +494,7 @@ impl Drop for SqliteStore {
 }
 
 fn writer_loop(
-    mut w: Writer,
+    mut w: Writer<'_>,
     rx: mpsc::Receiver<Command>,
     batch_max: usize,
     metrics: Metrics,
@@ -501,9 +563,16 @@ enum BatchError {
 /// having changed a row (a duplicate push-id, a full queue: the usual failures) needs no
 /// rollback. Only if one fails after changing rows is the batch rolled back and run again with
 /// a SAVEPOINT per command, so that each command is still all or nothing.
-fn run_batch(w: &mut Writer, batch: &mut [Command], depth_before: u64) -> Result<(), BatchError> {
+fn run_batch(
+    w: &mut Writer<'_>,
+    batch: &mut [Command],
+    depth_before: u64,
+) -> Result<(), BatchError> {
     let queue_ahead_before = w.queue_ahead;
-    run_cached(&w.conn, "BEGIN IMMEDIATE").map_err(|e| BatchError::Begin(e.to_string()))?;
+    w.hot
+        .begin
+        .execute([])
+        .map_err(|e| BatchError::Begin(e.to_string()))?;
     let tainted = batch
         .iter_mut()
         .any(|c| c.run(w, RunMode::Bare) == RunOutcome::Tainted);
@@ -521,19 +590,23 @@ fn run_batch(w: &mut Writer, batch: &mut [Command], depth_before: u64) -> Result
         w.queue_ahead = queue_ahead_before;
         // The rowids the bare run learnt facts of may be given to other rows in the redo.
         w.facts.clear();
-        run_cached(&w.conn, "BEGIN IMMEDIATE").map_err(|e| BatchError::Commit(e.to_string()))?;
+        w.hot
+            .begin
+            .execute([])
+            .map_err(|e| BatchError::Commit(e.to_string()))?;
         for c in batch.iter_mut() {
             c.run(w, RunMode::Guarded);
         }
     }
-    run_cached(&w.conn, "COMMIT").map_err(|e| {
+    w.hot.commit.execute([]).map(|_| ()).map_err(|e| {
         let _ = w.conn.execute_batch("ROLLBACK");
         BatchError::Commit(e.to_string())
     })
 }
 
-/// Runs a parameterless statement through the statement cache (BEGIN, COMMIT, SAVEPOINT, RELEASE
-/// run for every batch or command: parsing them each time showed in the writer's profile).
+/// Runs a parameterless statement through the statement cache (SAVEPOINT and RELEASE run for
+/// every command of a batch redone guarded: parsing them each time showed in the writer's
+/// profile).
 fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
@@ -551,16 +624,16 @@ fn stable_plans(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-impl Writer {
+impl Writer<'_> {
     fn in_savepoint<T>(
         &mut self,
-        f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let depth = self.depth;
-        run_cached(&self.conn, "SAVEPOINT cmd")?;
+        run_cached(self.conn, "SAVEPOINT cmd")?;
         match f(self) {
             Ok(v) => {
-                run_cached(&self.conn, "RELEASE cmd")?;
+                run_cached(self.conn, "RELEASE cmd")?;
                 Ok(v)
             }
             Err(e) => {
@@ -579,25 +652,18 @@ impl Writer {
                 limit: self.queue_limit,
             });
         }
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO push (push_id, pi, pap_version, received_at, deliver_after,
-                     deliver_before, priority, confirmed, notify_to, wsp_pdu)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                p.push_id,
-                p.pi,
-                p.pap_version,
-                p.received_at.0,
-                p.deliver_after.map(|t| t.0),
-                p.deliver_before.map(|t| t.0),
-                p.priority as i64,
-                p.confirmed,
-                p.notify_to,
-                p.wsp_pdu,
-            ]);
+        let inserted = self.hot.insert_push.execute(params![
+            p.push_id,
+            p.pi,
+            p.pap_version,
+            p.received_at.0,
+            p.deliver_after.map(|t| t.0),
+            p.deliver_before.map(|t| t.0),
+            p.priority as i64,
+            p.confirmed,
+            p.notify_to,
+            p.wsp_pdu,
+        ]);
         if let Err(e) = inserted {
             if is_unique_violation(&e) {
                 return Err(StoreError::DuplicatePushId {
@@ -615,13 +681,7 @@ impl Writer {
             Some(until) => (Some(until.0), 1, Some(p.received_at.0)),
             None => (None, 0, None),
         };
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO recipient (push, address, msisdn, state, code, description, updated_at,
-                 next_attempt_at, priority, received_at, leased_until, attempts, first_attempt_at,
-                 deliver_before)
-             VALUES (?1, ?2, ?3, 'pending', ?4, 'accepted for processing', ?5, ?6, ?7, ?5,
-                 ?8, ?9, ?10, ?11)",
-        )?;
+        let stmt = &mut self.hot.insert_recipient;
         let mut ids = Vec::with_capacity(if leased_until.is_some() {
             p.recipients.len()
         } else {
@@ -645,7 +705,6 @@ impl Writer {
                 ids.push(self.conn.last_insert_rowid());
             }
         }
-        drop(stmt);
         self.depth += n;
         if leased_until.is_none() {
             self.queue_ahead = true;
@@ -1056,29 +1115,19 @@ impl Writer {
             )));
         }
         let changed = match submitted_to {
-            None => self
-                .conn
-                .prepare_cached(
-                    "UPDATE recipient SET state = ?2, code = ?3, description = ?4, updated_at = ?5,
-                         leased_until = NULL
-                     WHERE id = ?1 AND state = 'pending'",
-                )?
-                .execute(params![recipient_id, state.as_str(), code, desc, now.0])?,
-            Some(smsc) => self
-                .conn
-                .prepare_cached(
-                    "UPDATE recipient SET state = ?2, code = ?3, description = ?4, updated_at = ?5,
-                         leased_until = NULL, submitted = 1, smsc = ?6
-                     WHERE id = ?1 AND state = 'pending'",
-                )?
-                .execute(params![
-                    recipient_id,
-                    state.as_str(),
-                    code,
-                    desc,
-                    now.0,
-                    smsc
-                ])?,
+            None => {
+                self.hot
+                    .finish
+                    .execute(params![recipient_id, state.as_str(), code, desc, now.0])?
+            }
+            Some(smsc) => self.hot.finish_submitted.execute(params![
+                recipient_id,
+                state.as_str(),
+                code,
+                desc,
+                now.0,
+                smsc
+            ])?,
         };
         let known = self.facts.remove(&recipient_id);
         if changed == 0 {
