@@ -102,6 +102,22 @@ pub(crate) struct SmscShared {
 }
 
 impl SmscShared {
+    pub fn new(cfg: &SmscConfig) -> Self {
+        SmscShared {
+            cfg: cfg.clone(),
+            queue: Mutex::new(VecDeque::new()),
+            notify: Notify::new(),
+            bound: AtomicUsize::new(0),
+            limiter: Mutex::new(RateLimiter::new(cfg.rate)),
+            tls: tls_connector(cfg),
+        }
+    }
+
+    /// Whether a job waits in the queue (answered or not).
+    pub fn has_jobs(&self) -> bool {
+        self.queue.lock().is_ok_and(|q| !q.is_empty())
+    }
+
     pub fn push_back(&self, job: Job) {
         if let Ok(mut q) = self.queue.lock() {
             q.push_back(job);
@@ -209,16 +225,7 @@ impl Pool {
         let (bound, _) = watch::channel(0usize);
         let shared: Vec<Arc<SmscShared>> = smscs
             .iter()
-            .map(|cfg| {
-                Arc::new(SmscShared {
-                    cfg: cfg.clone(),
-                    queue: Mutex::new(VecDeque::new()),
-                    notify: Notify::new(),
-                    bound: AtomicUsize::new(0),
-                    limiter: Mutex::new(RateLimiter::new(cfg.rate)),
-                    tls: tls_connector(cfg),
-                })
-            })
+            .map(|cfg| Arc::new(SmscShared::new(cfg)))
             .collect();
         let inner = Arc::new(PoolInner {
             smscs: shared.clone(),
