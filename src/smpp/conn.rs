@@ -19,7 +19,7 @@ use tokio_util::codec::Framed;
 
 use crate::config::BindMode;
 use crate::metrics::SessionMetrics;
-use crate::smpp::codec::{Frame, TolerantCodec};
+use crate::smpp::codec::{Frame, TolerantCodec, encode_submit_sm};
 use crate::smpp::pdu::{Delivery, canonical_message_id, parse_deliver_sm};
 use crate::smpp::pool::{Job, JobResult, Receipt, SmscShared};
 use crate::smpp::session::{AdaptiveRate, Backoff, CUT_PAUSE, EnquireLink, LinkAction, Throttle};
@@ -272,16 +272,16 @@ async fn bound_loop(
                 continue;
             }
             let s = seq.next_seq();
-            let cmd = Command::new(CommandStatus::EsmeRok, s, job.sm.clone());
+            let sm = job.sm.clone();
             if window
                 .insert(s, (job, now), now + cfg.response_timeout)
                 .is_err()
             {
                 break;
             }
-            if conn.feed(cmd).await.is_err() {
-                break 'session End::Dropped("write failed");
-            }
+            // Straight into the write buffer (one flush below for the batch): the PDU is
+            // encoded from the job's copy, not moved into a command.
+            encode_submit_sm(s, &sm, conn.write_buffer_mut());
             adaptive.sent(now);
             m.submit_sm.inc();
             wrote = true;
@@ -563,7 +563,7 @@ mod tests {
     async fn submit(smsc: Arc<SmscShared>) -> bool {
         let (tx, rx) = oneshot::channel();
         smsc.push_back(Job {
-            sm: SubmitSm::default(),
+            sm: Arc::new(SubmitSm::default()),
             deadline: Instant::now() + Duration::from_secs(30),
             reply: tx,
             last_status: Arc::new(AtomicU32::new(0)),

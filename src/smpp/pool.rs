@@ -84,7 +84,8 @@ pub(crate) enum JobResult {
 /// One segment waiting for a session.
 #[derive(Debug)]
 pub(crate) struct Job {
-    pub sm: SubmitSm,
+    /// Shared with the submitter, which queues it again after a transient failure.
+    pub sm: Arc<SubmitSm>,
     pub deadline: Instant,
     pub reply: oneshot::Sender<JobResult>,
     /// The last transient status this job met (throttles are retried inside the session).
@@ -314,7 +315,7 @@ impl Pool {
                 message.receipt,
                 message.validity,
             ) {
-                Ok(sm) => pdus.push(sm),
+                Ok(sm) => pdus.push(Arc::new(sm)),
                 Err(e) => {
                     tracing::warn!(smsc, segment = i, error = %e, "submit_sm cannot be built");
                     let status = build_status(&e);
@@ -327,11 +328,16 @@ impl Pool {
                 }
             }
         }
-        let results = futures::future::join_all(
-            pdus.into_iter()
-                .map(|sm| submit_segment(&shared, sm, message.deadline)),
-        )
-        .await;
+        // Most pushes are one segment: no join for those.
+        let results = if let [sm] = &pdus[..] {
+            vec![submit_segment(&shared, sm.clone(), message.deadline).await]
+        } else {
+            futures::future::join_all(
+                pdus.into_iter()
+                    .map(|sm| submit_segment(&shared, sm, message.deadline)),
+            )
+            .await
+        };
         let mut ids = Vec::with_capacity(results.len());
         let mut transient: Option<(usize, u32)> = None;
         let mut unavailable = false;
@@ -420,7 +426,7 @@ impl Pool {
 
 async fn submit_segment(
     shared: &SmscShared,
-    sm: SubmitSm,
+    sm: Arc<SubmitSm>,
     deadline: Instant,
 ) -> Result<String, SegmentError> {
     let mut unknown_attempts = 0;
