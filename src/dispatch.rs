@@ -197,8 +197,7 @@ impl<S: PushStore> Dispatcher<S> {
     /// Submits the jobs of a push stored leased with `reservation`; unused permits go back.
     pub fn start_leased(self: &Arc<Self>, jobs: Vec<Job>, mut reservation: Reservation) {
         self.metrics
-            .dispatch_leased
-            .with_label_values(&["insert"])
+            .dispatch_leased_insert()
             .inc_by(jobs.len() as u64);
         for job in jobs {
             let Some(permit) = reservation.permits.split(1) else {
@@ -620,10 +619,7 @@ impl<S: PushStore> Dispatcher<S> {
 
 /// Counts and logs one final state (shared by the dispatcher and the PAP cancel path).
 pub fn observe_final(metrics: &Metrics, event: &FinalEvent) {
-    metrics
-        .pushes_finished
-        .with_label_values(&[event.state.as_str()])
-        .inc();
+    metrics.finished_counter(event.state).inc();
     info!(push_id = %event.push_id, address = %event.address, state = event.state.as_str(), code = event.code, desc = %event.desc, "final");
 }
 

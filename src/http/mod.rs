@@ -168,7 +168,7 @@ pub async fn serve<S: PushStore>(
 /// What kind of PAP message a request carried (a bounded metric label).
 fn message_label(req: Option<&PapRequest<'_>>) -> &'static str {
     match req {
-        Some(PapRequest::Push(_)) => "push-message",
+        Some(PapRequest::Push(_)) => crate::metrics::PUSH_MESSAGE,
         Some(PapRequest::Document(d)) => d.message.element(),
         None => "unparsed",
     }
@@ -251,7 +251,11 @@ async fn handle<S: PushStore>(
         .unwrap_or("");
     let request = PapRequest::parse(content_type, &body);
     let label = message_label(request.as_ref().ok());
-    inner.metrics.pap_requests.with_label_values(&[label]).inc();
+    if label == crate::metrics::PUSH_MESSAGE {
+        inner.metrics.pap_push_requests().inc();
+    } else {
+        inner.metrics.pap_requests.with_label_values(&[label]).inc();
+    }
     let reply = match request {
         Err(e) => {
             let push_id = e.push_id().map(str::to_string);
@@ -707,16 +711,26 @@ fn pap_reply<S>(
     reply: Reply,
 ) -> Response {
     let code = reply.answer.code.map(|c| c.as_u16()).unwrap_or(0);
-    inner
-        .metrics
-        .pap_responses
-        .with_label_values(&[label, &code_label(code)])
-        .inc();
-    inner
-        .metrics
-        .pap_response_duration
-        .with_label_values(&[label])
-        .observe(started.elapsed().as_secs_f64());
+    let m = &inner.metrics;
+    let seconds = started.elapsed().as_secs_f64();
+    if label == crate::metrics::PUSH_MESSAGE {
+        // Every push comes here: the children are looked up once.
+        if code == PapCode::Accepted.as_u16() {
+            m.pap_push_accepted().inc();
+        } else {
+            m.pap_responses
+                .with_label_values(&[label, &code_label(code)])
+                .inc();
+        }
+        m.pap_push_duration().observe(seconds);
+    } else {
+        m.pap_responses
+            .with_label_values(&[label, &code_label(code)])
+            .inc();
+        m.pap_response_duration
+            .with_label_values(&[label])
+            .observe(seconds);
+    }
     let mut status = reply.answer.status;
     if status == StatusCode::ACCEPTED && pi.http_200 {
         status = StatusCode::OK;
