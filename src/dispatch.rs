@@ -13,6 +13,7 @@
 //!
 //! Receipts from the pool are written to the store before they are acknowledged to the SMSC.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -322,13 +323,14 @@ impl<S: PushStore> Dispatcher<S> {
             .await;
             return;
         }
-        let destination = format!("+{}", job.msisdn);
+        // The routes match on digits (a leading '+' is ignored): no "+" copy needed.
+        let destination = job.msisdn.as_str();
         let first_attempt = job.first_attempt_at.unwrap_or(now);
         let started = Instant::now();
-        let mut last_problem = String::from("no SMSC session is bound for this destination");
+        let mut last_problem = Cow::Borrowed("no SMSC session is bound for this destination");
         let deadline = started + attempt_window(self.lease);
         let mut attempt = self
-            .try_routes(&job, &destination, deadline, &mut last_problem)
+            .try_routes(&job, destination, deadline, &mut last_problem)
             .await;
         if attempt == Attempt::NoSession {
             // No session anywhere for this destination: wait (once, inside the attempt window)
@@ -336,12 +338,12 @@ impl<S: PushStore> Dispatcher<S> {
             // shutdown, though: then the recipient goes back to the store at once.
             let limit = RECONNECT_GRACE.min(deadline.saturating_duration_since(Instant::now()));
             let up = tokio::select! {
-                up = self.pool.wait_route_up(&destination, limit) => up,
+                up = self.pool.wait_route_up(destination, limit) => up,
                 _ = shutdown.wait_for(|stop| *stop) => false,
             };
             if up {
                 attempt = self
-                    .try_routes(&job, &destination, deadline, &mut last_problem)
+                    .try_routes(&job, destination, deadline, &mut last_problem)
                     .await;
             }
         }
@@ -381,7 +383,7 @@ impl<S: PushStore> Dispatcher<S> {
         job: &Job,
         destination: &str,
         deadline: Instant,
-        last_problem: &mut String,
+        last_problem: &mut Cow<'static, str>,
     ) -> Attempt {
         // Stays true while every route was down or lost its sessions under the submission.
         let mut only_unavailable = true;
@@ -396,7 +398,8 @@ impl<S: PushStore> Dispatcher<S> {
                 match sms::segment(&job.wsp_pdu, route.carriage, reference, Ports::WSP_PUSH) {
                     Ok(s) => s,
                     Err(e) => {
-                        *last_problem = format!("cannot segment for SMSC {}: {e}", route.name);
+                        *last_problem =
+                            format!("cannot segment for SMSC {}: {e}", route.name).into();
                         only_unavailable = false;
                         continue;
                     }
@@ -407,7 +410,8 @@ impl<S: PushStore> Dispatcher<S> {
                     segments.len(),
                     route.name,
                     route.max_segments
-                );
+                )
+                .into();
                 only_unavailable = false;
                 continue;
             }
@@ -481,12 +485,13 @@ impl<S: PushStore> Dispatcher<S> {
                     ..
                 } => {
                     *last_problem =
-                        format!("SMSC {} kept answering {name} (0x{status:08X})", route.name);
+                        format!("SMSC {} kept answering {name} (0x{status:08X})", route.name)
+                            .into();
                     only_unavailable = false;
                     break;
                 }
                 SubmitOutcome::Unavailable => {
-                    *last_problem = format!("SMSC {} has no bound session", route.name);
+                    *last_problem = format!("SMSC {} has no bound session", route.name).into();
                 }
             }
         }

@@ -452,8 +452,7 @@ async fn push<S: PushStore>(
                 });
             }
         };
-        let e164 = format!("+{msisdn}");
-        if !auth::destination_allowed(pi, &e164) {
+        if !auth::destination_allowed(pi, &msisdn) {
             return refuse(Rejection::DestinationForbidden {
                 address: address.raw.clone(),
                 allowed: pi.allow_prefixes.as_deref().unwrap_or_default().join(", "),
@@ -481,7 +480,8 @@ async fn push<S: PushStore>(
 
     // Refuse, before 1001, what no SMSC on the route could carry.
     for r in &recipients {
-        let routes = inner.pool.route(&format!("+{}", r.msisdn));
+        // The routes match on digits (a leading '+' is ignored).
+        let routes = inner.pool.route(&r.msisdn);
         let fits = routes.iter().any(|route| {
             crate::sms::segment_count(compiled.wsp_pdu.len(), route.carriage) <= route.max_segments
         });
@@ -534,7 +534,12 @@ async fn push<S: PushStore>(
             inner,
             push_id.to_string(),
             PapCode::Accepted,
-            Some(format!("accepted for delivery to {count} address(es)")),
+            // One address is the common case: no formatting for it.
+            Some(if count == 1 {
+                String::from("accepted for delivery to 1 address(es)")
+            } else {
+                format!("accepted for delivery to {count} address(es)")
+            }),
         ),
         answer: Answer {
             status: StatusCode::ACCEPTED,
