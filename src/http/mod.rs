@@ -23,7 +23,7 @@ use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::serve::IncomingStream;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_service::Service;
@@ -343,23 +343,9 @@ async fn handle<S: PushStore>(
             },
         );
     }
-    let body = match Limited::new(body, inner.body_limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            let too_large = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            return http_refusal(
-                inner,
-                if too_large {
-                    Rejection::BodyTooLarge {
-                        limit: inner.body_limit,
-                    }
-                } else {
-                    Rejection::BodyRead(e.to_string())
-                },
-            );
-        }
+    let body = match read_body(body, inner.body_limit).await {
+        Ok(b) => b,
+        Err(r) => return http_refusal(inner, r),
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -436,6 +422,39 @@ async fn handle<S: PushStore>(
         }
     };
     pap_reply(inner, pi, started, label, reply)
+}
+
+/// The whole body, at most `limit` octets (more: `BodyTooLarge`, as `http_body_util::Limited`
+/// answered): what `Limited::new(body, limit).collect()` gave, without its frame queue. A body
+/// that comes in one frame (the usual PAP request) is used as it is, not copied.
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Rejection::BodyRead(e.to_string()))?;
+        // Trailers carry no octets of the document.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len();
+        if total > limit {
+            return Err(Rejection::BodyTooLarge { limit });
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            None => joined.extend_from_slice(&data),
+            Some(f) => {
+                joined.reserve(f.len() + data.len());
+                joined.extend_from_slice(&f);
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(match first {
+        Some(f) => f,
+        None => Bytes::from(joined),
+    })
 }
 
 fn check_rate<S>(inner: &Inner<S>, pi: &PiConfig) -> Result<(), Rejection> {
@@ -911,7 +930,39 @@ fn http_refusal<S>(inner: &Inner<S>, rejection: Rejection) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::code_label;
+    use super::{Body, Bytes, Rejection, code_label, read_body};
+
+    fn chunked(parts: &[&'static str]) -> Body {
+        let frames: Vec<Result<Bytes, std::io::Error>> = parts
+            .iter()
+            .map(|p| Ok(Bytes::from_static(p.as_bytes())))
+            .collect();
+        Body::from_stream(futures::stream::iter(frames))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_whole_under_its_limit() {
+        let one = read_body(Body::from("<pap/>"), 6).await;
+        assert_eq!(one.ok(), Some(Bytes::from_static(b"<pap/>")));
+        let several = read_body(chunked(&["<p", "", "ap", "/>"]), 6).await;
+        assert_eq!(several.ok(), Some(Bytes::from_static(b"<pap/>")));
+        assert_eq!(read_body(Body::empty(), 0).await.ok(), Some(Bytes::new()));
+        // One octet over, in one frame or in the last of several: 413.
+        for body in [Body::from("<pap/>"), chunked(&["<pa", "p/>"])] {
+            assert!(matches!(
+                read_body(body, 5).await,
+                Err(Rejection::BodyTooLarge { limit: 5 })
+            ));
+        }
+        let broken = Body::from_stream(futures::stream::iter(vec![
+            Ok(Bytes::from_static(b"<pa")),
+            Err(std::io::Error::other("connection reset")),
+        ]));
+        match read_body(broken, 100).await {
+            Err(Rejection::BodyRead(e)) => assert!(e.contains("connection reset"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn code_labels_are_bounded() {
