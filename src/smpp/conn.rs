@@ -450,9 +450,11 @@ async fn bound_loop(
                 // which starts a submission. Woken by the first, this task would run next
                 // (tokio runs a task woken by the running task at once, its LIFO slot) and write
                 // one submit_sm per flush. Yielding once lets the tasks already ready queue
-                // their jobs first, so the burst goes out in one write. When nothing else is
-                // ready the yield is one pass of the scheduler (microseconds). Windowing,
-                // rate slots and order are untouched: the jobs are taken below as before.
+                // their jobs first, so the burst goes out in one write. tokio wakes a yielded
+                // task once its worker has no other task ready, or at its next driver poll
+                // (every 61 polls) under load: when idle the yield is one pass of the
+                // scheduler (microseconds). Windowing, rate slots and order are untouched:
+                // the jobs are taken below as before.
                 if smsc.has_jobs() {
                     tokio::task::yield_now().await;
                 }
