@@ -179,6 +179,20 @@ pub async fn get(url: &str) -> (u16, String) {
     }
 }
 
+/// One HTTP/1.1 request line (no body) to `addr`; the whole answer as text.
+async fn raw_http(addr: &str, request_line: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("{request_line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut out))
+        .await
+        .expect("answer in time")
+        .unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn push_code(m: &PapMessage) -> u16 {
     match m {
         PapMessage::PushResponse(r) => r.result.code.as_u16(),
@@ -473,6 +487,36 @@ async fn http_level_faults_get_http_statuses() {
     assert_eq!(r.status, 404);
     // Wrong method: 405.
     assert_eq!(get(&t.url).await.0, 405);
+    // What the router answered before the PAP listener was its own service, on the wire.
+    let addr = t
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = raw_http(&addr, "GET /wappush").await;
+    assert!(r.starts_with("HTTP/1.1 405 "), "{r}");
+    assert!(r.contains("\r\nallow: POST\r\n"), "{r}");
+    assert!(r.contains("\r\ncontent-length: 0\r\n"), "{r}");
+    let r = raw_http(&addr, "HEAD /wappush").await;
+    assert!(r.starts_with("HTTP/1.1 405 "), "{r}");
+    assert!(r.contains("\r\nallow: POST\r\n"), "{r}");
+    let r = raw_http(&addr, "GET /wappush/").await;
+    assert!(r.starts_with("HTTP/1.1 404 "), "{r}");
+    assert!(
+        r.contains("\r\ncontent-type: text/plain; charset=utf-8\r\n"),
+        "{r}"
+    );
+    assert!(r.contains("\r\ncontent-length: 21\r\n"), "{r}");
+    assert!(r.ends_with("\r\n\r\nno PAP endpoint here\n"), "{r}");
+    let r = raw_http(&addr, "HEAD /other").await;
+    assert!(r.starts_with("HTTP/1.1 404 "), "{r}");
+    assert!(r.contains("\r\ncontent-length: 21\r\n"), "{r}");
+    assert!(r.ends_with("\r\n\r\n"), "no body for HEAD: {r}");
+    // The query string is not part of the path.
+    let r = raw_http(&addr, "GET /wappush?x=1").await;
+    assert!(r.starts_with("HTTP/1.1 405 "), "{r}");
     // Too large: 413.
     let big = vec![b'x'; 70_000];
     let r = t

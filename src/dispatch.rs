@@ -13,6 +13,7 @@
 //!
 //! Receipts from the pool are written to the store before they are acknowledged to the SMSC.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -213,8 +214,7 @@ impl<S: PushStore> Dispatcher<S> {
     /// Submits the jobs of a push stored leased with `reservation`; unused permits go back.
     fn start_leased(self: &Arc<Self>, jobs: Vec<Job>, mut reservation: Reservation) {
         self.metrics
-            .dispatch_leased
-            .with_label_values(&["insert"])
+            .dispatch_leased_insert()
             .inc_by(jobs.len() as u64);
         for job in jobs {
             let Some(permit) = reservation.permits.split(1) else {
@@ -339,13 +339,14 @@ impl<S: PushStore> Dispatcher<S> {
             .await;
             return;
         }
-        let destination = format!("+{}", job.msisdn);
+        // The routes match on digits (a leading '+' is ignored): no "+" copy needed.
+        let destination = job.msisdn.as_str();
         let first_attempt = job.first_attempt_at.unwrap_or(now);
         let started = Instant::now();
-        let mut last_problem = String::from("no SMSC session is bound for this destination");
+        let mut last_problem = Cow::Borrowed("no SMSC session is bound for this destination");
         let deadline = started + attempt_window(self.lease);
         let mut attempt = self
-            .try_routes(&job, &destination, deadline, &mut last_problem)
+            .try_routes(&job, destination, deadline, &mut last_problem)
             .await;
         if attempt == Attempt::NoSession {
             // No session anywhere for this destination: wait (once, inside the attempt window)
@@ -353,12 +354,12 @@ impl<S: PushStore> Dispatcher<S> {
             // shutdown, though: then the recipient goes back to the store at once.
             let limit = RECONNECT_GRACE.min(deadline.saturating_duration_since(Instant::now()));
             let up = tokio::select! {
-                up = self.pool.wait_route_up(&destination, limit) => up,
+                up = self.pool.wait_route_up(destination, limit) => up,
                 _ = shutdown.wait_for(|stop| *stop) => false,
             };
             if up {
                 attempt = self
-                    .try_routes(&job, &destination, deadline, &mut last_problem)
+                    .try_routes(&job, destination, deadline, &mut last_problem)
                     .await;
             }
         }
@@ -398,7 +399,7 @@ impl<S: PushStore> Dispatcher<S> {
         job: &Job,
         destination: &str,
         deadline: Instant,
-        last_problem: &mut String,
+        last_problem: &mut Cow<'static, str>,
     ) -> Attempt {
         // Stays true while every route was down or lost its sessions under the submission.
         let mut only_unavailable = true;
@@ -413,7 +414,8 @@ impl<S: PushStore> Dispatcher<S> {
                 match sms::segment(&job.wsp_pdu, route.carriage, reference, Ports::WSP_PUSH) {
                     Ok(s) => s,
                     Err(e) => {
-                        *last_problem = format!("cannot segment for SMSC {}: {e}", route.name);
+                        *last_problem =
+                            format!("cannot segment for SMSC {}: {e}", route.name).into();
                         only_unavailable = false;
                         continue;
                     }
@@ -424,7 +426,8 @@ impl<S: PushStore> Dispatcher<S> {
                     segments.len(),
                     route.name,
                     route.max_segments
-                );
+                )
+                .into();
                 only_unavailable = false;
                 continue;
             }
@@ -498,12 +501,13 @@ impl<S: PushStore> Dispatcher<S> {
                     ..
                 } => {
                     *last_problem =
-                        format!("SMSC {} kept answering {name} (0x{status:08X})", route.name);
+                        format!("SMSC {} kept answering {name} (0x{status:08X})", route.name)
+                            .into();
                     only_unavailable = false;
                     break;
                 }
                 SubmitOutcome::Unavailable => {
-                    *last_problem = format!("SMSC {} has no bound session", route.name);
+                    *last_problem = format!("SMSC {} has no bound session", route.name).into();
                 }
             }
         }
@@ -636,10 +640,7 @@ impl<S: PushStore> Dispatcher<S> {
 
 /// Counts and logs one final state (shared by the dispatcher and the PAP cancel path).
 pub fn observe_final(metrics: &Metrics, event: &FinalEvent) {
-    metrics
-        .pushes_finished
-        .with_label_values(&[event.state.as_str()])
-        .inc();
+    metrics.finished_counter(event.state).inc();
     info!(push_id = %event.push_id, address = %event.address, state = event.state.as_str(), code = event.code, desc = %event.desc, "final");
 }
 

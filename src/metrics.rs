@@ -5,10 +5,14 @@
 //! label sets only (message type, PAP code, SMSC name, session index, command_status name, final
 //! state). Never a push-id, an address or an error text as a label.
 
+use std::sync::{Arc, OnceLock};
+
 use prometheus::{
     Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry,
 };
+
+use crate::store::MessageState;
 
 /// What kind of series a catalogue entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,7 +283,23 @@ pub struct Metrics {
     pub notifications: IntCounterVec,
     pub store_commit_batch_size: Histogram,
     pub store_commit_duration: Histogram,
+    hot: Arc<Hot>,
 }
+
+/// The label children every push uses, each looked up at its first use and kept (a
+/// `with_label_values` hashes the labels and takes a lock at every call). A series still
+/// appears when it is first used, as with `with_label_values`.
+#[derive(Default)]
+struct Hot {
+    pap_push_requests: OnceLock<IntCounter>,
+    pap_push_accepted: OnceLock<IntCounter>,
+    pap_push_duration: OnceLock<Histogram>,
+    leased_insert: OnceLock<IntCounter>,
+    finished: [OnceLock<IntCounter>; 9],
+}
+
+/// The label a PAP push-message request counts under (`ppgd_pap_requests_total{message}`).
+pub const PUSH_MESSAGE: &str = "push-message";
 
 fn entry(name: &str) -> (&'static str, &'static [&'static str], &'static str) {
     let (n, _, labels, help) = CATALOGUE
@@ -370,6 +390,7 @@ impl Metrics {
                 LATENCY_BUCKETS
             )),
             registry: registry.clone(),
+            hot: Arc::default(),
         };
         let build = reg!({
             let (n, labels, help) = entry("ppgd_build_info");
@@ -395,6 +416,53 @@ impl Metrics {
         out
     }
 
+    /// `ppgd_pap_requests_total{message="push-message"}`.
+    pub fn pap_push_requests(&self) -> &IntCounter {
+        self.hot
+            .pap_push_requests
+            .get_or_init(|| self.pap_requests.with_label_values(&[PUSH_MESSAGE]))
+    }
+
+    /// `ppgd_pap_responses_total{message="push-message", code="1001"}`.
+    pub fn pap_push_accepted(&self) -> &IntCounter {
+        self.hot.pap_push_accepted.get_or_init(|| {
+            self.pap_responses
+                .with_label_values(&[PUSH_MESSAGE, "1001"])
+        })
+    }
+
+    /// `ppgd_pap_response_duration_seconds{message="push-message"}`.
+    pub fn pap_push_duration(&self) -> &Histogram {
+        self.hot.pap_push_duration.get_or_init(|| {
+            self.pap_response_duration
+                .with_label_values(&[PUSH_MESSAGE])
+        })
+    }
+
+    /// `ppgd_dispatch_leased_total{how="insert"}`.
+    pub fn dispatch_leased_insert(&self) -> &IntCounter {
+        self.hot
+            .leased_insert
+            .get_or_init(|| self.dispatch_leased.with_label_values(&["insert"]))
+    }
+
+    /// `ppgd_pushes_finished_total{state}`.
+    pub fn finished_counter(&self, state: MessageState) -> &IntCounter {
+        let slot = match state {
+            MessageState::Pending => 0,
+            MessageState::Delivered => 1,
+            MessageState::Undeliverable => 2,
+            MessageState::Expired => 3,
+            MessageState::Cancelled => 4,
+            MessageState::Aborted => 5,
+            MessageState::Timeout => 6,
+            MessageState::Rejected => 7,
+            MessageState::Unknown => 8,
+        };
+        self.hot.finished[slot]
+            .get_or_init(|| self.pushes_finished.with_label_values(&[state.as_str()]))
+    }
+
     /// Handles for one SMPP session, with the label children resolved once (hot path).
     pub fn smpp_session(&self, smsc: &str, session: usize) -> SessionMetrics {
         let idx = session.to_string();
@@ -409,6 +477,7 @@ impl Metrics {
             response_timeouts: self.smpp_response_timeouts.with_label_values(&[smsc]),
             enquire_link_failures: self.smpp_enquire_link_failures.with_label_values(&[smsc]),
             receipts_malformed: self.smpp_receipts_malformed.with_label_values(&[smsc]),
+            resp_ok: OnceLock::new(),
             all: self.clone(),
         }
     }
@@ -434,6 +503,8 @@ pub struct SessionMetrics {
     pub response_timeouts: IntCounter,
     pub enquire_link_failures: IntCounter,
     pub receipts_malformed: IntCounter,
+    /// `submit_sm_resp` with ESME_ROK, looked up at its first use.
+    resp_ok: OnceLock<IntCounter>,
     all: Metrics,
 }
 
@@ -447,10 +518,14 @@ impl SessionMetrics {
     }
     /// A submit_sm_resp arrived with this command_status name.
     pub fn submit_sm_resp(&self, status: &str) {
-        self.all
-            .smpp_submit_sm_resp
-            .with_label_values(&[self.smsc.as_str(), status])
-            .inc();
+        let resp = &self.all.smpp_submit_sm_resp;
+        if status == "ESME_ROK" {
+            self.resp_ok
+                .get_or_init(|| resp.with_label_values(&[self.smsc.as_str(), status]))
+                .inc();
+        } else {
+            resp.with_label_values(&[self.smsc.as_str(), status]).inc();
+        }
     }
     /// A delivery receipt arrived with this final state name (DELIVRD, UNDELIV, ...).
     pub fn receipt(&self, state: &str) {
@@ -674,6 +749,44 @@ mod tests {
             "{started} vs {now}"
         );
         assert!(value("process_cpu_seconds_total") >= 0.0);
+    }
+
+    #[test]
+    fn the_hot_children_are_the_labelled_series_and_appear_at_first_use() {
+        let m = Metrics::new();
+        let text = m.render();
+        assert!(!text.contains("message=\"push-message\""), "{text}");
+        assert!(!text.contains("ppgd_pushes_finished_total{"), "{text}");
+        // A clone made before the first use shares the children.
+        let clone = m.clone();
+        m.pap_push_requests().inc();
+        clone.pap_push_requests().inc();
+        m.pap_push_accepted().inc();
+        m.pap_push_duration().observe(0.002);
+        m.dispatch_leased_insert().inc_by(3);
+        m.finished_counter(MessageState::Delivered).inc();
+        m.finished_counter(MessageState::Expired).inc();
+        let text = m.render();
+        for line in [
+            "ppgd_pap_requests_total{message=\"push-message\"} 2",
+            "ppgd_pap_responses_total{code=\"1001\",message=\"push-message\"} 1",
+            "ppgd_pap_response_duration_seconds_count{message=\"push-message\"} 1",
+            "ppgd_dispatch_leased_total{how=\"insert\"} 3",
+            "ppgd_pushes_finished_total{state=\"delivered\"} 1",
+            "ppgd_pushes_finished_total{state=\"expired\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        let s = m.smpp_session("smsc1", 0);
+        s.submit_sm_resp("ESME_ROK");
+        s.submit_sm_resp("ESME_ROK");
+        s.submit_sm_resp("ESME_RTHROTTLED");
+        let resp = |st: &str| {
+            m.smpp_submit_sm_resp
+                .with_label_values(&["smsc1", st])
+                .get()
+        };
+        assert_eq!((resp("ESME_ROK"), resp("ESME_RTHROTTLED")), (2, 1));
     }
 
     #[test]

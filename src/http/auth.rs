@@ -56,11 +56,16 @@ pub fn authenticate<'a>(
     Ok(pi)
 }
 
-/// Whether the PI may push to this E.164 number ("+4917...").
-pub fn destination_allowed(pi: &PiConfig, e164: &str) -> bool {
+/// Whether the PI may push to this E.164 number, given as its digits without '+' ("4917...",
+/// as `Address::msisdn` gives it): a prefix "+49" allows it.
+pub fn destination_allowed(pi: &PiConfig, msisdn: &str) -> bool {
     match &pi.allow_prefixes {
         None => true,
-        Some(prefixes) => prefixes.iter().any(|p| e164.starts_with(p.as_str())),
+        // "+" + msisdn starts with p. (Config validation makes every prefix "+digits".)
+        Some(prefixes) => prefixes.iter().any(|p| match p.strip_prefix('+') {
+            Some(digits) => msisdn.starts_with(digits),
+            None => p.is_empty(),
+        }),
     }
 }
 
@@ -130,7 +135,7 @@ mod tests {
                 ip: far
             }
         );
-        assert!(destination_allowed(&pis[0], "+4917012345"));
-        assert!(!destination_allowed(&pis[0], "+4417012345"));
+        assert!(destination_allowed(&pis[0], "4917012345"));
+        assert!(!destination_allowed(&pis[0], "4417012345"));
     }
 }

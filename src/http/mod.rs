@@ -11,20 +11,22 @@ pub mod error;
 pub mod ops;
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::BoxError;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use http_body_util::{BodyExt, Limited};
+use axum::serve::IncomingStream;
+use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_service::Service;
 use tracing::{info, warn};
 
 use crate::compile::{CompileOptions, Content};
@@ -121,13 +123,127 @@ impl<S: PushStore> PapState<S> {
     }
 }
 
-/// The router: POST on the PAP path; 405 for other methods there, 404 elsewhere.
-pub fn router<S: PushStore>(state: PapState<S>) -> Router {
-    let path = state.inner.path.clone();
-    Router::new()
-        .route(&path, post(handle::<S>))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "no PAP endpoint here\n") })
-        .with_state(state)
+/// Makes one [`PapService`] per accepted connection, with the peer's address (for `allow_ips`):
+/// for `axum::serve` (plain HTTP) and `axum_server` (HTTPS) alike.
+pub struct MakePapService<S> {
+    state: PapState<S>,
+}
+
+impl<S> Clone for MakePapService<S> {
+    fn clone(&self) -> Self {
+        MakePapService {
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<S> MakePapService<S> {
+    pub fn new(state: PapState<S>) -> Self {
+        MakePapService { state }
+    }
+
+    fn for_peer(&self, peer: SocketAddr) -> PapService<S> {
+        PapService {
+            state: self.state.clone(),
+            peer,
+        }
+    }
+}
+
+impl<S> Service<IncomingStream<'_, TcpListener>> for MakePapService<S> {
+    type Response = PapService<S>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<PapService<S>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: IncomingStream<'_, TcpListener>) -> Self::Future {
+        std::future::ready(Ok(self.for_peer(*stream.remote_addr())))
+    }
+}
+
+impl<S> Service<SocketAddr> for MakePapService<S> {
+    type Response = PapService<S>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<PapService<S>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, peer: SocketAddr) -> Self::Future {
+        std::future::ready(Ok(self.for_peer(peer)))
+    }
+}
+
+/// The PAP listener for one connection: POST on the PAP path; 405 with `Allow: POST` for other
+/// methods there, 404 elsewhere; a Content-Length from an exact body size and no body for HEAD.
+/// That is what an axum `Router` with one `post` route and a fallback answered, without its
+/// route table, method router and extension layers (~6,000 instructions per request).
+pub struct PapService<S> {
+    state: PapState<S>,
+    peer: SocketAddr,
+}
+
+impl<S> Clone for PapService<S> {
+    fn clone(&self) -> Self {
+        PapService {
+            state: self.state.clone(),
+            peer: self.peer,
+        }
+    }
+}
+
+impl<S, B> Service<Request<B>> for PapService<S>
+where
+    S: PushStore,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let state = self.state.clone();
+        let peer = self.peer;
+        Box::pin(async move { Ok(route(state, peer, req).await) })
+    }
+}
+
+async fn route<S: PushStore, B>(st: PapState<S>, peer: SocketAddr, req: Request<B>) -> Response
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let head = req.method() == Method::HEAD;
+    let mut resp = if req.uri().path() != st.inner.path {
+        (StatusCode::NOT_FOUND, "no PAP endpoint here\n").into_response()
+    } else if req.method() != Method::POST {
+        let mut resp = StatusCode::METHOD_NOT_ALLOWED.into_response();
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        resp
+    } else {
+        let (parts, body) = req.into_parts();
+        handle(st, peer, parts.headers, Body::new(body)).await
+    };
+    if !resp.headers().contains_key(header::CONTENT_LENGTH)
+        && let Some(n) = resp.body().size_hint().exact()
+    {
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    if head {
+        *resp.body_mut() = Body::empty();
+    }
+    resp
 }
 
 /// Serves PAP on `listener` (HTTPS when `tls` is set) until `stop` changes.
@@ -137,7 +253,7 @@ pub async fn serve<S: PushStore>(
     state: PapState<S>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = MakePapService::new(state);
     match tls {
         None => {
             axum::serve(listener, app)
@@ -168,7 +284,7 @@ pub async fn serve<S: PushStore>(
 /// What kind of PAP message a request carried (a bounded metric label).
 fn message_label(req: Option<&PapRequest<'_>>) -> &'static str {
     match req {
-        Some(PapRequest::Push(_)) => "push-message",
+        Some(PapRequest::Push(_)) => crate::metrics::PUSH_MESSAGE,
         Some(PapRequest::Document(d)) => d.message.element(),
         None => "unparsed",
     }
@@ -192,8 +308,8 @@ struct Reply {
 }
 
 async fn handle<S: PushStore>(
-    State(st): State<PapState<S>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    st: PapState<S>,
+    peer: SocketAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -227,23 +343,9 @@ async fn handle<S: PushStore>(
             },
         );
     }
-    let body = match Limited::new(body, inner.body_limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            let too_large = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            return http_refusal(
-                inner,
-                if too_large {
-                    Rejection::BodyTooLarge {
-                        limit: inner.body_limit,
-                    }
-                } else {
-                    Rejection::BodyRead(e.to_string())
-                },
-            );
-        }
+    let body = match read_body(body, inner.body_limit).await {
+        Ok(b) => b,
+        Err(r) => return http_refusal(inner, r),
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -251,7 +353,11 @@ async fn handle<S: PushStore>(
         .unwrap_or("");
     let request = PapRequest::parse(content_type, &body);
     let label = message_label(request.as_ref().ok());
-    inner.metrics.pap_requests.with_label_values(&[label]).inc();
+    if label == crate::metrics::PUSH_MESSAGE {
+        inner.metrics.pap_push_requests().inc();
+    } else {
+        inner.metrics.pap_requests.with_label_values(&[label]).inc();
+    }
     let reply = match request {
         Err(e) => {
             let push_id = e.push_id().map(str::to_string);
@@ -316,6 +422,39 @@ async fn handle<S: PushStore>(
         }
     };
     pap_reply(inner, pi, started, label, reply)
+}
+
+/// The whole body, at most `limit` octets (more: `BodyTooLarge`, as `http_body_util::Limited`
+/// answered): what `Limited::new(body, limit).collect()` gave, without its frame queue. A body
+/// that comes in one frame (the usual PAP request) is used as it is, not copied.
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Rejection::BodyRead(e.to_string()))?;
+        // Trailers carry no octets of the document.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len();
+        if total > limit {
+            return Err(Rejection::BodyTooLarge { limit });
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            None => joined.extend_from_slice(&data),
+            Some(f) => {
+                joined.reserve(f.len() + data.len());
+                joined.extend_from_slice(&f);
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(match first {
+        Some(f) => f,
+        None => Bytes::from(joined),
+    })
 }
 
 fn check_rate<S>(inner: &Inner<S>, pi: &PiConfig) -> Result<(), Rejection> {
@@ -448,8 +587,7 @@ async fn push<S: PushStore>(
                 });
             }
         };
-        let e164 = format!("+{msisdn}");
-        if !auth::destination_allowed(pi, &e164) {
+        if !auth::destination_allowed(pi, &msisdn) {
             return refuse(Rejection::DestinationForbidden {
                 address: address.raw.clone(),
                 allowed: pi.allow_prefixes.as_deref().unwrap_or_default().join(", "),
@@ -477,7 +615,8 @@ async fn push<S: PushStore>(
 
     // Refuse, before 1001, what no SMSC on the route could carry.
     for r in &recipients {
-        let routes = inner.pool.route(&format!("+{}", r.msisdn));
+        // The routes match on digits (a leading '+' is ignored).
+        let routes = inner.pool.route(&r.msisdn);
         let fits = routes.iter().any(|route| {
             crate::sms::segment_count(compiled.wsp_pdu.len(), route.carriage) <= route.max_segments
         });
@@ -527,7 +666,12 @@ async fn push<S: PushStore>(
             inner,
             push_id.to_string(),
             PapCode::Accepted,
-            Some(format!("accepted for delivery to {count} address(es)")),
+            // One address is the common case: no formatting for it.
+            Some(if count == 1 {
+                String::from("accepted for delivery to 1 address(es)")
+            } else {
+                format!("accepted for delivery to {count} address(es)")
+            }),
         ),
         answer: Answer {
             status: StatusCode::ACCEPTED,
@@ -704,16 +848,26 @@ fn pap_reply<S>(
     reply: Reply,
 ) -> Response {
     let code = reply.answer.code.map(|c| c.as_u16()).unwrap_or(0);
-    inner
-        .metrics
-        .pap_responses
-        .with_label_values(&[label, &code_label(code)])
-        .inc();
-    inner
-        .metrics
-        .pap_response_duration
-        .with_label_values(&[label])
-        .observe(started.elapsed().as_secs_f64());
+    let m = &inner.metrics;
+    let seconds = started.elapsed().as_secs_f64();
+    if label == crate::metrics::PUSH_MESSAGE {
+        // Every push comes here: the children are looked up once.
+        if code == PapCode::Accepted.as_u16() {
+            m.pap_push_accepted().inc();
+        } else {
+            m.pap_responses
+                .with_label_values(&[label, &code_label(code)])
+                .inc();
+        }
+        m.pap_push_duration().observe(seconds);
+    } else {
+        m.pap_responses
+            .with_label_values(&[label, &code_label(code)])
+            .inc();
+        m.pap_response_duration
+            .with_label_values(&[label])
+            .observe(seconds);
+    }
     let mut status = reply.answer.status;
     if status == StatusCode::ACCEPTED && pi.http_200 {
         status = StatusCode::OK;
@@ -773,7 +927,39 @@ fn http_refusal<S>(inner: &Inner<S>, rejection: Rejection) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::code_label;
+    use super::{Body, Bytes, Rejection, code_label, read_body};
+
+    fn chunked(parts: &[&'static str]) -> Body {
+        let frames: Vec<Result<Bytes, std::io::Error>> = parts
+            .iter()
+            .map(|p| Ok(Bytes::from_static(p.as_bytes())))
+            .collect();
+        Body::from_stream(futures::stream::iter(frames))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_whole_under_its_limit() {
+        let one = read_body(Body::from("<pap/>"), 6).await;
+        assert_eq!(one.ok(), Some(Bytes::from_static(b"<pap/>")));
+        let several = read_body(chunked(&["<p", "", "ap", "/>"]), 6).await;
+        assert_eq!(several.ok(), Some(Bytes::from_static(b"<pap/>")));
+        assert_eq!(read_body(Body::empty(), 0).await.ok(), Some(Bytes::new()));
+        // One octet over, in one frame or in the last of several: 413.
+        for body in [Body::from("<pap/>"), chunked(&["<pa", "p/>"])] {
+            assert!(matches!(
+                read_body(body, 5).await,
+                Err(Rejection::BodyTooLarge { limit: 5 })
+            ));
+        }
+        let broken = Body::from_stream(futures::stream::iter(vec![
+            Ok(Bytes::from_static(b"<pa")),
+            Err(std::io::Error::other("connection reset")),
+        ]));
+        match read_body(broken, 100).await {
+            Err(Rejection::BodyRead(e)) => assert!(e.contains("connection reset"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn code_labels_are_bounded() {

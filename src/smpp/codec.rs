@@ -5,10 +5,13 @@
 
 use std::io;
 
-use bytes::{Buf, BytesMut};
-use rusmpp::Command;
+use bytes::{Buf, BufMut, BytesMut};
 use rusmpp::decode::DecodeWithLength;
+use rusmpp::encode::Length;
+use rusmpp::encode::owned::Encode;
+use rusmpp::pdus::SubmitSm;
 use rusmpp::tokio_codec::CommandCodec;
+use rusmpp::{Command, CommandId};
 use tokio_util::codec::{Decoder, Encoder};
 
 /// The SMPP header: command_length, command_id, command_status, sequence_number (§3.2).
@@ -118,6 +121,19 @@ impl Encoder<Command> for TolerantCodec {
     }
 }
 
+/// Appends one submit_sm with ESME_ROK and `sequence_number` to `dst`: the octets of
+/// `Command::new(EsmeRok, sequence_number, sm)`, without moving or copying `sm` into a command
+/// (the session keeps it in its window, for a retry).
+pub fn encode_submit_sm(sequence_number: u32, sm: &SubmitSm, dst: &mut BytesMut) {
+    let length = HEADER_LEN + sm.length();
+    dst.reserve(length);
+    dst.put_u32(length as u32);
+    dst.put_u32(u32::from(CommandId::SubmitSm));
+    dst.put_u32(0); // ESME_ROK
+    dst.put_u32(sequence_number);
+    sm.encode(dst);
+}
+
 /// Decodes every whole frame in `data`: each with the octets it consumed. Stops at the first
 /// incomplete or fatal frame (tests, fuzzing, `ppgd decode`).
 pub fn decode_frames(data: &[u8]) -> Vec<(usize, Frame)> {
@@ -184,5 +200,35 @@ mod tests {
             c.decode(&mut buf),
             Err(CodecError::Length { length: 3, .. })
         ));
+    }
+
+    #[test]
+    fn encode_submit_sm_gives_the_octets_of_its_command() {
+        use crate::config::SmscConfig;
+        use crate::smpp::pdu::build_submit_sm;
+        use crate::sms::{Carriage, Ports, segment};
+
+        let pdu: Vec<u8> = (0..300u16).map(|i| i as u8).collect();
+        for carriage in [
+            Carriage::Udh8,
+            Carriage::Udh16,
+            Carriage::SarTlv,
+            Carriage::MessagePayload,
+        ] {
+            let cfg = SmscConfig {
+                carriage,
+                ..SmscConfig::default()
+            };
+            let segments = segment(&pdu, carriage, 7, Ports::WSP_PUSH).expect("segments");
+            for (i, seg) in segments.iter().enumerate() {
+                let validity = (i % 2 == 1).then(|| crate::util::UtcTime::now().plus_secs(3600));
+                let sm = build_submit_sm(seg, &cfg, "4917012345", i == 0, validity).expect("sm");
+                let seq = 0x0102_0304 + i as u32;
+                let mut ours = BytesMut::new();
+                encode_submit_sm(seq, &sm, &mut ours);
+                let theirs = encode_command(&Command::new(CommandStatus::EsmeRok, seq, sm));
+                assert_eq!(&ours[..], &theirs[..], "{carriage:?} segment {i}");
+            }
+        }
     }
 }

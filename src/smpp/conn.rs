@@ -19,7 +19,7 @@ use tokio_util::codec::Framed;
 
 use crate::config::BindMode;
 use crate::metrics::SessionMetrics;
-use crate::smpp::codec::{Frame, TolerantCodec};
+use crate::smpp::codec::{Frame, TolerantCodec, encode_submit_sm};
 use crate::smpp::pdu::{Delivery, canonical_message_id, parse_deliver_sm};
 use crate::smpp::pool::{Job, JobResult, Receipt, SmscShared};
 use crate::smpp::session::{AdaptiveRate, Backoff, CUT_PAUSE, EnquireLink, LinkAction, Throttle};
@@ -272,16 +272,16 @@ async fn bound_loop(
                 continue;
             }
             let s = seq.next_seq();
-            let cmd = Command::new(CommandStatus::EsmeRok, s, job.sm.clone());
+            let sm = job.sm.clone();
             if window
                 .insert(s, (job, now), now + cfg.response_timeout)
                 .is_err()
             {
                 break;
             }
-            if conn.feed(cmd).await.is_err() {
-                break 'session End::Dropped("write failed");
-            }
+            // Straight into the write buffer (one flush below for the batch): the PDU is
+            // encoded from the job's copy, not moved into a command.
+            encode_submit_sm(s, &sm, conn.write_buffer_mut());
             adaptive.sent(now);
             m.submit_sm.inc();
             wrote = true;
@@ -445,7 +445,20 @@ async fn bound_loop(
                     break 'session End::Dropped("write failed");
                 }
             }
-            _ = smsc.notify.notified(), if can_take => {}
+            _ = smsc.notify.notified(), if can_take => {
+                // Jobs come in bursts: one store commit answers several PAP requests, each of
+                // which starts a submission. Woken by the first, this task would run next
+                // (tokio runs a task woken by the running task at once, its LIFO slot) and write
+                // one submit_sm per flush. Yielding once lets the tasks already ready queue
+                // their jobs first, so the burst goes out in one write. tokio wakes a yielded
+                // task once its worker has no other task ready, or at its next driver poll
+                // (every 61 polls) under load: when idle the yield is one pass of the
+                // scheduler (microseconds). Windowing, rate slots and order are untouched:
+                // the jobs are taken below as before.
+                if smsc.has_jobs() {
+                    tokio::task::yield_now().await;
+                }
+            }
             _ = tokio::time::sleep_until(wake.into()) => {}
             _ = ctx.shutdown.changed(), if draining.is_none() => {
                 draining = Some(Instant::now() + cfg.shutdown_timeout);
@@ -494,4 +507,159 @@ async fn bound_loop(
         requeue(&smsc, job);
     }
     end
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicU32, AtomicUsize};
+    use std::task::{Context, Poll};
+
+    use rusmpp::pdus::{SubmitSm, SubmitSmResp};
+    use tokio::io::ReadBuf;
+
+    use super::*;
+    use crate::config::SmscConfig;
+    use crate::metrics::Metrics;
+
+    /// The session's end of the socket, counting the writes that reach it.
+    struct Counted {
+        inner: TcpStream,
+        writes: Arc<AtomicUsize>,
+    }
+
+    impl AsyncRead for Counted {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for Counted {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+            if matches!(r, Poll::Ready(Ok(_))) {
+                self.writes.fetch_add(1, Ordering::Relaxed);
+            }
+            r
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+        fn poll_shutdown(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// One job through the session, as the pool's `submit_segment` queues it.
+    async fn submit(smsc: Arc<SmscShared>) -> bool {
+        let (tx, rx) = oneshot::channel();
+        smsc.push_back(Job {
+            sm: Arc::new(SubmitSm::default()),
+            deadline: Instant::now() + Duration::from_secs(30),
+            reply: tx,
+            last_status: Arc::new(AtomicU32::new(0)),
+        });
+        matches!(rx.await, Ok(JobResult::Accepted(_)))
+    }
+
+    /// Jobs queued by tasks that became ready together (one store commit answers several PAP
+    /// requests, each starts a submission) leave in a few writes, not one write each. On a
+    /// multi-threaded runtime (the one `ppgd serve` runs), where a task woken by the running
+    /// task runs next: without the session's yield this burst took one write per job.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_burst_of_jobs_leaves_in_a_few_writes() {
+        const BURST: usize = 20;
+        let cfg = SmscConfig {
+            name: "t".into(),
+            window: 50,
+            ..SmscConfig::default()
+        };
+        let smsc = Arc::new(SmscShared::new(&cfg));
+        // The SMSC, on a thread of its own as a real one is a process of its own (a peer on
+        // this runtime would be woken by each write and change the order tasks run in):
+        // accepts every submit_sm.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                listener.set_nonblocking(true).expect("nonblocking");
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let (tcp, _) = listener.accept().await.expect("accept");
+                let mut peer = Framed::new(tcp, TolerantCodec::default());
+                let mut id = 0u32;
+                while let Some(Ok(Frame::Command(cmd))) = peer.next().await {
+                    if cmd.id() == CommandId::SubmitSm {
+                        id += 1;
+                        let resp = SubmitSmResp::new(id.to_string().parse().expect("id"), vec![]);
+                        let s = cmd.sequence_number();
+                        if peer
+                            .send(Command::new(CommandStatus::EsmeRok, s, resp))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            });
+        });
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        tcp.set_nodelay(true).expect("nodelay");
+        let writes = Arc::new(AtomicUsize::new(0));
+        let io: Box<dyn Io> = Box::new(Counted {
+            inner: tcp,
+            writes: writes.clone(),
+        });
+        let (_stop, shutdown) = watch::channel(false);
+        let (receipts, _receipts) = mpsc::channel(1);
+        let mut ctx = SessionContext {
+            smsc: smsc.clone(),
+            idx: 0,
+            metrics: Metrics::new().smpp_session("t", 0),
+            receipts,
+            shutdown,
+            bound: watch::channel(0).0,
+        };
+        let session = tokio::spawn(async move {
+            let mut adaptive = AdaptiveRate::new(None, None, Instant::now());
+            let conn = Framed::new(io, TolerantCodec::default());
+            bound_loop(&mut ctx, conn, Sequence::default(), &mut adaptive).await;
+        });
+        // One job alone: the session is bound and waits for the next ones.
+        assert!(submit(smsc.clone()).await);
+        let before = writes.load(Ordering::Relaxed);
+
+        // The burst starts from a task on the runtime, as the PAP handlers do.
+        let jobs = smsc.clone();
+        let accepted = tokio::spawn(async move {
+            let tasks: Vec<_> = (0..BURST)
+                .map(|_| tokio::spawn(submit(jobs.clone())))
+                .collect();
+            futures::future::join_all(tasks).await
+        })
+        .await
+        .expect("burst");
+        assert!(accepted.iter().all(|r| matches!(r, Ok(true))));
+        let burst_writes = writes.load(Ordering::Relaxed) - before;
+        assert!(
+            burst_writes <= 3,
+            "{BURST} jobs queued together took {burst_writes} writes"
+        );
+        session.abort();
+    }
 }

@@ -84,7 +84,8 @@ pub(crate) enum JobResult {
 /// One segment waiting for a session.
 #[derive(Debug)]
 pub(crate) struct Job {
-    pub sm: SubmitSm,
+    /// Shared with the submitter, which queues it again after a transient failure.
+    pub sm: Arc<SubmitSm>,
     pub deadline: Instant,
     pub reply: oneshot::Sender<JobResult>,
     /// The last transient status this job met (throttles are retried inside the session).
@@ -102,6 +103,22 @@ pub(crate) struct SmscShared {
 }
 
 impl SmscShared {
+    pub fn new(cfg: &SmscConfig) -> Self {
+        SmscShared {
+            cfg: cfg.clone(),
+            queue: Mutex::new(VecDeque::new()),
+            notify: Notify::new(),
+            bound: AtomicUsize::new(0),
+            limiter: Mutex::new(RateLimiter::new(cfg.rate)),
+            tls: tls_connector(cfg),
+        }
+    }
+
+    /// Whether a job waits in the queue (answered or not).
+    pub fn has_jobs(&self) -> bool {
+        self.queue.lock().is_ok_and(|q| !q.is_empty())
+    }
+
     pub fn push_back(&self, job: Job) {
         if let Ok(mut q) = self.queue.lock() {
             q.push_back(job);
@@ -209,16 +226,7 @@ impl Pool {
         let (bound, _) = watch::channel(0usize);
         let shared: Vec<Arc<SmscShared>> = smscs
             .iter()
-            .map(|cfg| {
-                Arc::new(SmscShared {
-                    cfg: cfg.clone(),
-                    queue: Mutex::new(VecDeque::new()),
-                    notify: Notify::new(),
-                    bound: AtomicUsize::new(0),
-                    limiter: Mutex::new(RateLimiter::new(cfg.rate)),
-                    tls: tls_connector(cfg),
-                })
-            })
+            .map(|cfg| Arc::new(SmscShared::new(cfg)))
             .collect();
         let inner = Arc::new(PoolInner {
             smscs: shared.clone(),
@@ -307,7 +315,7 @@ impl Pool {
                 message.receipt,
                 message.validity,
             ) {
-                Ok(sm) => pdus.push(sm),
+                Ok(sm) => pdus.push(Arc::new(sm)),
                 Err(e) => {
                     tracing::warn!(smsc, segment = i, error = %e, "submit_sm cannot be built");
                     let status = build_status(&e);
@@ -320,11 +328,16 @@ impl Pool {
                 }
             }
         }
-        let results = futures::future::join_all(
-            pdus.into_iter()
-                .map(|sm| submit_segment(&shared, sm, message.deadline)),
-        )
-        .await;
+        // Most pushes are one segment: no join for those.
+        let results = if let [sm] = &pdus[..] {
+            vec![submit_segment(&shared, sm.clone(), message.deadline).await]
+        } else {
+            futures::future::join_all(
+                pdus.into_iter()
+                    .map(|sm| submit_segment(&shared, sm, message.deadline)),
+            )
+            .await
+        };
         let mut ids = Vec::with_capacity(results.len());
         let mut transient: Option<(usize, u32)> = None;
         let mut unavailable = false;
@@ -413,7 +426,7 @@ impl Pool {
 
 async fn submit_segment(
     shared: &SmscShared,
-    sm: SubmitSm,
+    sm: Arc<SubmitSm>,
     deadline: Instant,
 ) -> Result<String, SegmentError> {
     let mut unknown_attempts = 0;

@@ -4,6 +4,8 @@
 //! Pure: time is passed in. Sequence numbers run 0x00000001..=0x7FFFFFFF and wrap (§5.1.4).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 pub const SEQ_MAX: u32 = 0x7FFF_FFFF;
@@ -40,18 +42,37 @@ struct Slot<T> {
     deadline: Instant,
 }
 
+/// Hashes a sequence number with one multiplication (Fibonacci hashing): the keys are ours,
+/// consecutive and few, so the default SipHash (keyed against flooding) buys nothing here.
+#[derive(Debug, Default)]
+struct SeqHasher(u64);
+
+impl Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// Up to `capacity` outstanding requests carrying a `T` (the job to hand back on timeout/drop).
 #[derive(Debug)]
 pub struct Window<T> {
     capacity: usize,
-    slots: HashMap<u32, Slot<T>>,
+    slots: HashMap<u32, Slot<T>, BuildHasherDefault<SeqHasher>>,
 }
 
 impl<T> Window<T> {
     pub fn new(capacity: usize) -> Self {
         Window {
             capacity: capacity.max(1),
-            slots: HashMap::with_capacity(capacity),
+            slots: HashMap::with_capacity_and_hasher(capacity, BuildHasherDefault::default()),
         }
     }
 
@@ -74,11 +95,16 @@ impl<T> Window<T> {
     /// Records an outstanding request. Gives the item back if the window is full or the
     /// sequence number is already outstanding (after a wrap, a very old request).
     pub fn insert(&mut self, seq: u32, item: T, deadline: Instant) -> Result<(), T> {
-        if self.is_full() || self.slots.contains_key(&seq) {
+        if self.is_full() {
             return Err(item);
         }
-        self.slots.insert(seq, Slot { item, deadline });
-        Ok(())
+        match self.slots.entry(seq) {
+            Entry::Occupied(_) => Err(item),
+            Entry::Vacant(v) => {
+                v.insert(Slot { item, deadline });
+                Ok(())
+            }
+        }
     }
 
     /// The response for `seq` arrived: the request leaves the window. None = not ours (late,
