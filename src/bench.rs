@@ -21,8 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
-use bytes::Bytes;
-use hyper::header::HeaderValue;
 use memchr::memmem;
 
 use crate::client::{PushArgs, basic_auth, build_request};
@@ -173,8 +171,17 @@ impl Payloads {
 
     /// (Content-Type, body) of push `i`.
     pub fn request(&self, i: u64) -> (&str, Vec<u8>) {
+        let mut body = Vec::new();
+        self.body_into(i, &mut body);
+        (&self.templates[self.template_of(i)].content_type, body)
+    }
+
+    /// Appends the body of push `i` to `out`.
+    fn body_into(&self, i: u64, out: &mut Vec<u8>) {
         let t = &self.templates[self.template_of(i)];
-        let mut body = t.body.clone();
+        let start = out.len();
+        out.extend_from_slice(&t.body);
+        let body = &mut out[start..];
         let mut id = [0u8; ID_DIGITS];
         put_digits(&mut id, i);
         for &at in &t.id_at {
@@ -187,7 +194,6 @@ impl Payloads {
                 body[at..at + ADDR_DIGITS].copy_from_slice(&digits);
             }
         }
-        (&t.content_type, body)
     }
 
     /// The push-id request `i` carries, into `out` (replacing what it held).
@@ -604,13 +610,14 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     };
 
     let target = Arc::new(http::Target::new(&args.url, auth.as_deref())?);
-    // One Content-Type header value per template, shared by every request made from it.
-    let content_types = Arc::new(
+    // One request head per template (the body's length does not change with the digits
+    // patched in), shared by every request made from it.
+    let heads = Arc::new(
         payloads
             .templates
             .iter()
-            .map(|t| HeaderValue::from_str(&t.content_type))
-            .collect::<Result<Vec<_>, _>>()?,
+            .map(|t| target.head(&t.content_type, t.body.len()))
+            .collect::<anyhow::Result<Vec<_>>>()?,
     );
     let next = Arc::new(AtomicU64::new(0));
     let progress = Arc::new(Progress {
@@ -622,11 +629,11 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let deadline = args.duration.map(|d| start + d);
     let mut workers = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {
-        let (payloads, next, progress, content_types) = (
+        let (payloads, next, progress, heads) = (
             payloads.clone(),
             next.clone(),
             progress.clone(),
-            content_types.clone(),
+            heads.clone(),
         );
         let mut client = http::Client::new(target.clone(), args.timeout);
         let rate = args.rate;
@@ -634,6 +641,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
             let mut done = Vec::new();
             let mut classifier = Classifier::default();
             let mut push_id = Vec::new();
+            let mut request = Vec::new();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= count {
@@ -646,13 +654,14 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
-                let (_, body) = payloads.request(index);
+                request.clear();
+                request.extend_from_slice(&heads[payloads.template_of(index)]);
+                payloads.body_into(index, &mut request);
                 payloads.push_id_into(index, &mut push_id);
-                let ct = &content_types[payloads.template_of(index)];
                 let at_us = now_us();
                 let t0 = Instant::now();
-                let answer = match client.post(ct, Bytes::from(body)).await {
-                    Ok((status, body)) => classifier.classify(status, &body, &push_id),
+                let answer = match client.post(&request).await {
+                    Ok((status, body)) => classifier.classify(status, body, &push_id),
                     Err(http::Failure::Timeout) => Answer::Timeout,
                     Err(http::Failure::Transport) => Answer::Transport,
                 };
