@@ -770,9 +770,9 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
         // Dropped first, as the `select!` below prefers it, even over answers that are due.
         if kill.has_changed().unwrap_or(true) {
             // The answers already given (and recorded) go out first, as they had when every
-            // answer was written at once.
+            // answer was written at once; not waiting long on a client that does not read.
             if batch {
-                let _ = conn.flush().await;
+                let _ = tokio::time::timeout(Duration::from_millis(100), conn.flush()).await;
             }
             break true;
         }
