@@ -740,3 +740,19 @@ mod vectors {
         assert_eq!((b.id(), b.sequence_number()), (CommandId::EnquireLink, 9));
     }
 }
+
+#[tokio::test]
+async fn the_counting_simulator_counts_messages_it_does_not_keep() {
+    // `ppgd sim` keeps no copy of the messages it reassembles; its summary counts them, one-
+    // and two-segment alike, as the keeping simulator's `messages()` would.
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let sim = Simulator::start_counting(SimConfig::default(), l);
+    let (pool, _, _rx) = start(&[smsc(&sim)]);
+    timeout(T, pool.wait_bound(1)).await.expect("bound");
+    accepted(&submit_many(&pool, 7, 1).await, 1);
+    accepted(&submit_many(&pool, 5, 2).await, 2);
+    pool.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(sim.stats().submits, 17);
+    assert!(sim.messages().is_empty());
+    assert!(sim.summary().contains(" messages=12 "), "{}", sim.summary());
+}

@@ -141,8 +141,16 @@ run_bench() {
     local name=$1
     shift
     local status=0
+    # The rig's CPU over this run: the bench (a child of this shell: `times`) and the simulator.
+    local bench0 sim0=0
+    children_cpu_ms
+    bench0=$CHILDREN_MS
+    [[ -n "$SIM_PID" ]] && sim0=$(cpu_ms "$SIM_PID")
     "${RIG_ON[@]}" "$PPGD" bench --url "$PAP_URL" --username "$USER_NAME" --password "$USER_PASS" \
         --sim-record "$RECORD" "$@" >"$WORK/bench.out" 2>"$WORK/bench.err" || status=$?
+    children_cpu_ms
+    local bench_ms=$((CHILDREN_MS - bench0)) sim_ms=0
+    [[ -n "$SIM_PID" && -d "/proc/$SIM_PID" ]] && sim_ms=$(( $(cpu_ms "$SIM_PID") - sim0 ))
     BENCH_LINE="$(grep '^bench: ' "$WORK/bench.out" | sed 's/^bench: //')"
     # ppgd's CPU (user + system since it started) per accepted push, when this script runs it
     # and it is still the process that took the pushes (not after a restart, as in scenario 6).
@@ -151,6 +159,11 @@ run_bench() {
     if [[ -n "$PPGD_PID" && -d "/proc/$PPGD_PID" && -n "$BENCH_LINE" && "${accepted:-0}" -gt 0 ]]; then
         BENCH_LINE+=" ppgd_cpu_us_per_push=$(awk -v ms="$(cpu_ms "$PPGD_PID")" -v n="$accepted" \
             'BEGIN { printf "%.1f", ms * 1000 / n }')"
+    fi
+    # The rig's CPU per accepted push (bench: sends and the record check; sim: over the same time).
+    if [[ -n "$BENCH_LINE" && "${accepted:-0}" -gt 0 ]]; then
+        BENCH_LINE+=" $(awk -v b="$bench_ms" -v s="$sim_ms" -v n="$accepted" \
+            'BEGIN { printf "bench_cpu_us_per_push=%.1f sim_cpu_us_per_push=%.1f", b * 1000 / n, s * 1000 / n }')"
     fi
     if [[ -z "$BENCH_LINE" ]]; then
         echo "$name: FAIL (no summary) $(tail -3 "$WORK/bench.err" | tr '\n' ' ')"

@@ -127,7 +127,7 @@ impl SimArgs {
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let cfg = args.to_config()?;
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
-    let sim = Simulator::start(cfg, listener);
+    let sim = Simulator::start_counting(cfg, listener);
     println!("ppgd sim listening on {}", sim.local_addr());
     let mut tick = tokio::time::interval(args.report_every.max(Duration::from_millis(100)));
     tick.tick().await;

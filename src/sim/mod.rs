@@ -79,6 +79,10 @@ struct Inner {
     local_addr: SocketAddr,
     stats: Mutex<SimStats>,
     messages: Mutex<Vec<SimMessage>>,
+    /// Whether `messages` keeps each reassembled message (tests read them); `ppgd sim` only
+    /// counts them (`messages_total`), so that a long run does not hold every message in memory.
+    keep_messages: bool,
+    messages_total: AtomicU64,
     reasm: Mutex<Reassembly>,
     changed: watch::Sender<u64>,
     kill: watch::Sender<u64>,
@@ -142,7 +146,14 @@ pub struct SimHandle {
 
 impl Simulator {
     pub fn start(cfg: SimConfig, listener: TcpListener) -> SimHandle {
-        Self::start_with(cfg, listener, None)
+        Self::start_with(cfg, listener, None, true)
+    }
+
+    /// As `start`, but the reassembled messages are only counted, not kept ([`SimHandle::messages`]
+    /// stays empty; the summary's `messages=` counts them): `ppgd sim`, which runs for as long as
+    /// a load test and never reads them back.
+    pub fn start_counting(cfg: SimConfig, listener: TcpListener) -> SimHandle {
+        Self::start_with(cfg, listener, None, false)
     }
 
     /// The same over TLS (the TLS test, SMSCs reached over TLS).
@@ -151,17 +162,23 @@ impl Simulator {
         listener: TcpListener,
         tls: Arc<rustls::ServerConfig>,
     ) -> SimHandle {
-        Self::start_with(cfg, listener, Some(tokio_rustls::TlsAcceptor::from(tls)))
+        Self::start_with(
+            cfg,
+            listener,
+            Some(tokio_rustls::TlsAcceptor::from(tls)),
+            true,
+        )
     }
 
     fn start_with(
         cfg: SimConfig,
         listener: TcpListener,
         tls: Option<tokio_rustls::TlsAcceptor>,
+        keep_messages: bool,
     ) -> SimHandle {
         let local_addr = listener.local_addr().unwrap_or(cfg.listen);
         let record = cfg.record.as_ref().and_then(|p| match std::fs::File::create(p) {
-            Ok(f) => Some(Mutex::new(std::io::BufWriter::new(f))),
+            Ok(f) => Some(Mutex::new(std::io::BufWriter::with_capacity(RECORD_BUFFER, f))),
             Err(e) => {
                 tracing::error!(path = %p.display(), error = %e, "cannot create the record file");
                 None
@@ -173,6 +190,8 @@ impl Simulator {
             local_addr,
             stats: Mutex::new(SimStats::default()),
             messages: Mutex::new(Vec::new()),
+            keep_messages,
+            messages_total: AtomicU64::new(0),
             reasm: Mutex::new(Reassembly::new()),
             changed: watch::channel(0).0,
             kill: watch::channel(0).0,
@@ -268,11 +287,15 @@ impl SimHandle {
             s.dropped_connections,
             s.receipts_acked,
             s.receipts_sent,
-            self.messages().len(),
+            self.inner.messages_total.load(Ordering::Relaxed),
             s.max_outstanding()
         )
     }
 }
+
+/// The record's buffer: about 140 lines of a one-segment push, so that at tens of thousands of
+/// submit_sm a second the record costs a few hundred writes a second, not thousands.
+const RECORD_BUFFER: usize = 64 * 1024;
 
 /// The record is buffered (one write per submit_sm would cost a syscall each); writing it out a
 /// few times a second lets `ppgd bench --sim-record` follow it while the simulator runs. Ends
@@ -344,7 +367,8 @@ enum Due {
     SubmitResp {
         seq: u32,
         cmd: Box<Command>,
-        id: String,
+        /// The message id to answer with (written in hex: [`MessageId`]).
+        id: u64,
     },
     Receipt(Box<DeliverSm>),
 }
@@ -421,7 +445,7 @@ impl Reassembly {
 }
 
 fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
-    use crate::sms::{Fragment, Progress, Sar};
+    use crate::sms::{Fragment, Sar};
     let mut payload_tlv = None;
     let mut sar = (None, None, None);
     for tlv in sm.tlvs() {
@@ -456,7 +480,7 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
         Fragment::from_sar(data, None, None)
     };
     let concat = fragment.concat;
-    let destination = sm.destination_addr.as_str().to_string();
+    let destination = sm.destination_addr.as_str();
     if let Some(rec) = &inner.record {
         // Microseconds since the Unix epoch when the submit_sm was taken in: `ppgd bench` compares
         // it with the time it POSTed the push (same host, same clock).
@@ -472,7 +496,7 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
                     session,
                     message_id: id,
                     sm,
-                    destination: &destination,
+                    destination,
                     short,
                     payload: payload_tlv,
                     sar: concat.map(|c| [c.reference.into(), c.total.into(), c.seqnum.into()]),
@@ -484,39 +508,73 @@ fn accept_submit(inner: &Inner, session: usize, sm: &SubmitSm, id: &str) {
         tracing::warn!(destination = %destination, error = %e, "simulator: submit_sm with UDHI has no valid UDH");
         inner.update(|s| s.reassembly_errors += 1);
     }
-    let whole = inner.reasm.lock().ok().and_then(|mut r| {
-        let key = concat.map(|c| (destination.clone(), c.reference, c.wide));
-        match r.segments.push(destination.clone(), fragment, Instant::now()) {
-            Ok(Progress::Complete(w)) => {
-                let mut ids = key.and_then(|k| r.ids.remove(&k)).unwrap_or_default();
-                ids.insert(concat.map_or(1, |c| c.seqnum), id.to_string());
-                Some((w.payload, ids.into_values().collect::<Vec<_>>()))
-            }
-            Ok(Progress::Pending { .. }) => {
-                if let (Some(k), Some(c)) = (key, concat) {
-                    r.ids.entry(k).or_default().insert(c.seqnum, id.to_string());
-                }
-                None
-            }
-            Ok(Progress::Duplicate) => None,
-            Err(e) => {
-                tracing::warn!(destination = %destination, error = %e, "simulator: inconsistent segment");
-                inner.update(|s| s.reassembly_errors += 1);
-                None
-            }
+    let complete = match concat {
+        // A message on its own is whole as it came; only counted, there is nothing to keep.
+        None if !inner.keep_messages => Some(None),
+        _ => inner
+            .reasm
+            .lock()
+            .ok()
+            .and_then(|mut r| reassemble(inner, &mut r, destination, fragment, id)),
+    };
+    if let Some(message) = complete {
+        inner.messages_total.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = message
+            && let Ok(mut all) = inner.messages.lock()
+        {
+            all.push(m);
         }
-    });
-    if let Some((payload, message_ids)) = whole
-        && let Ok(mut m) = inner.messages.lock()
-    {
-        m.push(SimMessage {
-            destination,
-            payload,
-            segments: message_ids.len(),
-            message_ids,
-        });
     }
     inner.update(|s| s.submits += 1);
+}
+
+/// Adds a segment to the messages being put together. `Some` when it completed one: with the
+/// message when the simulator keeps them.
+fn reassemble(
+    inner: &Inner,
+    r: &mut Reassembly,
+    destination: &str,
+    fragment: crate::sms::Fragment<'_>,
+    id: &str,
+) -> Option<Option<SimMessage>> {
+    use crate::sms::Progress;
+    let concat = fragment.concat;
+    let keep = inner.keep_messages;
+    // The segments' message ids are only needed for the messages kept.
+    let key = concat
+        .filter(|_| keep)
+        .map(|c| (destination.to_string(), c.reference, c.wide));
+    match r
+        .segments
+        .push(destination.to_string(), fragment, Instant::now())
+    {
+        Ok(Progress::Complete(w)) => {
+            if !keep {
+                return Some(None);
+            }
+            let mut ids = key.and_then(|k| r.ids.remove(&k)).unwrap_or_default();
+            ids.insert(concat.map_or(1, |c| c.seqnum), id.to_string());
+            let message_ids = ids.into_values().collect::<Vec<_>>();
+            Some(Some(SimMessage {
+                destination: destination.to_string(),
+                payload: w.payload,
+                segments: message_ids.len(),
+                message_ids,
+            }))
+        }
+        Ok(Progress::Pending { .. }) => {
+            if let (Some(k), Some(c)) = (key, concat) {
+                r.ids.entry(k).or_default().insert(c.seqnum, id.to_string());
+            }
+            None
+        }
+        Ok(Progress::Duplicate) => None,
+        Err(e) => {
+            tracing::warn!(destination = %destination, error = %e, "simulator: inconsistent segment");
+            inner.update(|s| s.reassembly_errors += 1);
+            None
+        }
+    }
 }
 
 /// The fields of one record line.
@@ -531,58 +589,88 @@ struct Record<'a> {
     sar: Option<[u32; 3]>,
 }
 
-/// Writes one record line straight into the (buffered) file: no JSON tree, no string per octet.
-/// The keys come in the order serde_json's map gave them when the line was built as a
-/// `serde_json::Value` (sorted), so the record reads byte for byte as it always did (a test
-/// compares the two); strings go through serde_json for their escaping.
+/// Writes one record line straight into the (buffered) file: no JSON tree, no string per octet,
+/// no formatting machinery. The keys come in the order serde_json's map gave them when the line
+/// was built as a `serde_json::Value` (sorted), so the record reads byte for byte as it always
+/// did (a test compares the two); strings are escaped as serde_json escapes them.
 fn write_record(out: &mut impl Write, r: &Record) -> std::io::Result<()> {
-    fn string(out: &mut impl Write, s: &str) -> std::io::Result<()> {
-        serde_json::to_writer(out, s).map_err(std::io::Error::other)
-    }
     let sm = r.sm;
-    write!(
-        out,
-        "{{\"data_coding\":{},\"dest_npi\":{},\"dest_ton\":{},\"destination_addr\":",
-        u8::from(sm.data_coding),
-        u8::from(sm.dest_addr_npi),
-        u8::from(sm.dest_addr_ton)
-    )?;
-    string(out, r.destination)?;
-    write!(
-        out,
-        ",\"esm_class\":{},\"message_id\":",
-        u8::from(sm.esm_class)
-    )?;
-    string(out, r.message_id)?;
+    out.write_all(b"{\"data_coding\":")?;
+    write_u64(out, u8::from(sm.data_coding).into())?;
+    out.write_all(b",\"dest_npi\":")?;
+    write_u64(out, u8::from(sm.dest_addr_npi).into())?;
+    out.write_all(b",\"dest_ton\":")?;
+    write_u64(out, u8::from(sm.dest_addr_ton).into())?;
+    out.write_all(b",\"destination_addr\":")?;
+    write_string(out, r.destination)?;
+    out.write_all(b",\"esm_class\":")?;
+    write_u64(out, u8::from(sm.esm_class).into())?;
+    out.write_all(b",\"message_id\":")?;
+    write_string(out, r.message_id)?;
     out.write_all(b",\"message_payload\":")?;
     match r.payload {
         Some(p) => write_hex(out, p)?,
         None => out.write_all(b"null")?,
     }
-    write!(
-        out,
-        ",\"registered_delivery\":{},\"sar\":",
-        u8::from(sm.registered_delivery)
-    )?;
+    out.write_all(b",\"registered_delivery\":")?;
+    write_u64(out, u8::from(sm.registered_delivery).into())?;
+    out.write_all(b",\"sar\":")?;
     match r.sar {
-        Some([a, b, c]) => write!(out, "[{a},{b},{c}]")?,
+        Some([a, b, c]) => {
+            out.write_all(b"[")?;
+            write_u64(out, a.into())?;
+            out.write_all(b",")?;
+            write_u64(out, b.into())?;
+            out.write_all(b",")?;
+            write_u64(out, c.into())?;
+            out.write_all(b"]")?;
+        }
         None => out.write_all(b"null")?,
     }
     out.write_all(b",\"service_type\":")?;
-    string(out, sm.service_type.value().as_str())?;
-    write!(out, ",\"session\":{},\"short_message\":", r.session)?;
+    write_string(out, sm.service_type.value().as_str())?;
+    out.write_all(b",\"session\":")?;
+    write_u64(out, r.session as u64)?;
+    out.write_all(b",\"short_message\":")?;
     write_hex(out, r.short)?;
     out.write_all(b",\"source_addr\":")?;
-    string(out, sm.source_addr.as_str())?;
-    write!(
-        out,
-        ",\"source_npi\":{},\"source_ton\":{},\"t_us\":{},\"validity_period\":",
-        u8::from(sm.source_addr_npi),
-        u8::from(sm.source_addr_ton),
-        r.t_us
-    )?;
-    string(out, sm.validity_period.as_str())?;
+    write_string(out, sm.source_addr.as_str())?;
+    out.write_all(b",\"source_npi\":")?;
+    write_u64(out, u8::from(sm.source_addr_npi).into())?;
+    out.write_all(b",\"source_ton\":")?;
+    write_u64(out, u8::from(sm.source_addr_ton).into())?;
+    out.write_all(b",\"t_us\":")?;
+    write_u64(out, r.t_us)?;
+    out.write_all(b",\"validity_period\":")?;
+    write_string(out, sm.validity_period.as_str())?;
     out.write_all(b"}\n")
+}
+
+/// A JSON string as serde_json writes it: as it is when nothing in it needs escaping (the
+/// addresses and ids the simulator sees), through serde_json otherwise.
+fn write_string(out: &mut impl Write, s: &str) -> std::io::Result<()> {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.write_all(b"\"")?;
+        out.write_all(s.as_bytes())?;
+        out.write_all(b"\"")
+    } else {
+        serde_json::to_writer(out, s).map_err(std::io::Error::other)
+    }
+}
+
+/// A number in decimal, as `Display` writes it.
+fn write_u64(out: &mut impl Write, mut n: u64) -> std::io::Result<()> {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.write_all(&digits[at..])
 }
 
 /// Octets as a JSON string of upper-case hex digits, two per octet.
@@ -600,6 +688,59 @@ fn write_hex(out: &mut impl Write, b: &[u8]) -> std::io::Result<()> {
     out.write_all(b"\"")
 }
 
+/// A message id as the simulator issues it: upper-case hex without leading zeros, as
+/// `format!("{:X}")` writes it, on the stack.
+struct MessageId {
+    digits: [u8; 16],
+    at: usize,
+}
+
+impl MessageId {
+    fn new(mut n: u64) -> MessageId {
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        let mut digits = [0u8; 16];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = DIGITS[(n & 0xF) as usize];
+            n >>= 4;
+            if n == 0 {
+                break;
+            }
+        }
+        MessageId { digits, at }
+    }
+
+    fn as_str(&self) -> &str {
+        // Hex digits only: always UTF-8.
+        std::str::from_utf8(&self.digits[self.at..]).unwrap_or_default()
+    }
+}
+
+/// A submit_sm_resp with ESME_ROK and this message id (and no TLVs), appended to `dst` as the
+/// codec would encode `SubmitSmResp::new(id, vec![])`, without building the PDU (a test
+/// compares the two).
+fn put_submit_sm_resp(dst: &mut bytes::BytesMut, seq: u32, id: &str) {
+    use bytes::BufMut as _;
+    let length = crate::smpp::codec::HEADER_LEN + id.len() + 1;
+    dst.reserve(length);
+    dst.put_u32(length as u32);
+    dst.put_u32(u32::from(CommandId::SubmitSmResp));
+    dst.put_u32(status::ESME_ROK);
+    dst.put_u32(seq);
+    dst.put_slice(id.as_bytes());
+    dst.put_u8(0);
+}
+
+/// Whether the read buffer already holds the next PDU whole (or a length the codec rejects at
+/// once), so that taking it needs no read and no wait.
+fn pdu_buffered(buf: &[u8]) -> bool {
+    buf.len() >= crate::smpp::codec::HEADER_LEN && {
+        let length = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        length < crate::smpp::codec::HEADER_LEN || length <= buf.len()
+    }
+}
+
 async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
     let mut conn = Framed::new(io, TolerantCodec::default());
     let mut kill = inner.kill.subscribe();
@@ -612,11 +753,27 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
     let mut sent_receipts: std::collections::HashMap<u32, Box<DeliverSm>> =
         std::collections::HashMap::new();
     let latency = inner.cfg.latency;
+    // The answers to the PDUs read together (in one read) are written together, with one write,
+    // as an SMSC behind a socket would: the PDUs already in the read buffer are taken before the
+    // answers are flushed. Not when the simulator paces by rate (`throttle_rate`): there whether
+    // a submit_sm is throttled depends on when it arrives, and answers written in bunches make
+    // the client send in bunches (the adaptive-rate test saw more throttling). Nor when it drops
+    // connections on its own (`drop_after`, `drop_ratio`): answers written together just before
+    // a drop reach the client less often than answers written as they came (scenario 4 counted
+    // 659-695 duplicates instead of 384-412). There every answer is written at once as before.
+    let batch = inner.cfg.throttle_rate.is_none()
+        && inner.cfg.drop_after.is_none()
+        && inner.cfg.drop_ratio <= 0.0;
     // This session's most submit_sm outstanding so far, as published in the stats.
     let mut max_seen = 0usize;
     let dropped = loop {
         // Dropped first, as the `select!` below prefers it, even over answers that are due.
         if kill.has_changed().unwrap_or(true) {
+            // The answers already given (and recorded) go out first, as they had when every
+            // answer was written at once; not waiting long on a client that does not read.
+            if batch {
+                let _ = tokio::time::timeout(Duration::from_millis(100), conn.flush()).await;
+            }
             break true;
         }
         // What is due (submit_sm_resp past the latency, receipts) is answered before the next
@@ -637,16 +794,10 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                         continue;
                     };
                     outstanding = outstanding.saturating_sub(1);
-                    let resp = SubmitSmResp::new(id.parse().unwrap_or_default(), vec![]);
-                    if conn
-                        .feed(Command::new(CommandStatus::EsmeRok, s, resp))
-                        .await
-                        .is_err()
-                    {
-                        failed = true;
-                        break;
-                    }
-                    accept_submit(&inner, session.unwrap_or(0), sm, &id);
+                    let id = MessageId::new(id);
+                    let id = id.as_str();
+                    put_submit_sm_resp(conn.write_buffer_mut(), s, id);
+                    accept_submit(&inner, session.unwrap_or(0), sm, id);
                     // drop_after counts answered submits: the ones still in flight are lost
                     // with the connection, as with a real SMSC crash.
                     on_conn += 1;
@@ -658,14 +809,14 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
                         inner.cfg.receipts,
                         can_receive && u8::from(sm.registered_delivery) & 0x03 != 0,
                     ) {
-                        let d = receipt_for(&inner, sm, &id, UtcTime::now());
+                        let d = receipt_for(&inner, sm, id, UtcTime::now());
                         due.push_back((now + delay, Due::Receipt(Box::new(d))));
                     } else if let (Some(delay), true) = (
                         inner.cfg.receipts,
                         inner.cfg.receipts_any_receiver
                             && u8::from(sm.registered_delivery) & 0x03 != 0,
                     ) {
-                        let d = receipt_for(&inner, sm, &id, UtcTime::now());
+                        let d = receipt_for(&inner, sm, id, UtcTime::now());
                         if let Ok(mut o) = inner.orphans.lock() {
                             o.push_back((now + delay, Box::new(d)));
                         }
@@ -694,136 +845,184 @@ async fn serve(inner: Arc<Inner>, io: Box<dyn Io>) {
         if failed {
             break true;
         }
-        // Every answer is written at once (no batching across PDUs read together: bunched
-        // answers change how a client paces itself against the throttling). Nothing to write
-        // costs nothing.
         if drop_now {
             let _ = conn.flush().await;
             break true;
         }
-        if conn.flush().await.is_err() {
-            break true;
-        }
-        let next = due.iter().map(|(t, _)| *t).min();
-        tokio::select! {
-            biased;
-            _ = kill.changed() => break true,
-            _ = async { if let Some(t) = next { tokio::time::sleep_until(t.into()).await } }, if next.is_some() => {}
-            _ = inner.orphan_ready.notified(), if can_receive && inner.cfg.receipts_any_receiver => {
-                if let Ok(mut o) = inner.orphans.lock() {
-                    due.extend(o.drain(..).map(|(t, d)| (t, Due::Receipt(d))));
-                }
+        let frame = if batch && pdu_buffered(conn.read_buffer()) {
+            // Read with the ones just handled: taken from the buffer, the answers wait.
+            conn.next().await
+        } else {
+            // Nothing to write costs nothing.
+            if conn.flush().await.is_err() {
+                break true;
             }
-            frame = conn.next() => {
-                let cmd = match frame {
-                    None | Some(Err(_)) => break false,
-                    Some(Ok(Frame::Malformed { command_id, sequence_number, .. })) => {
-                        inner.update(|s| s.generic_nacks += 1);
-                        if command_id & 0x8000_0000 == 0 {
-                            let nack = Command::new(CommandStatus::from(status::ESME_RINVCMDLEN), sequence_number, Pdu::GenericNack);
-                            if conn.send(nack).await.is_err() { break false; }
-                        }
-                        continue;
+            let next = due.iter().map(|(t, _)| *t).min();
+            tokio::select! {
+                biased;
+                _ = kill.changed() => break true,
+                _ = async { if let Some(t) = next { tokio::time::sleep_until(t.into()).await } }, if next.is_some() => continue,
+                _ = inner.orphan_ready.notified(), if can_receive && inner.cfg.receipts_any_receiver => {
+                    if let Ok(mut o) = inner.orphans.lock() {
+                        due.extend(o.drain(..).map(|(t, d)| (t, Due::Receipt(d))));
                     }
-                    Some(Ok(Frame::Command(c))) => c,
-                };
-                let s = cmd.sequence_number();
-                let reply: Option<Command> = match cmd.pdu() {
-                    Some(p @ (Pdu::BindTransceiver(_) | Pdu::BindTransmitter(_) | Pdu::BindReceiver(_))) => {
-                        let (sid, pw) = match p {
-                            Pdu::BindTransceiver(b) => (b.system_id.as_str(), b.password.as_str()),
-                            Pdu::BindTransmitter(b) => (b.system_id.as_str(), b.password.as_str()),
-                            Pdu::BindReceiver(b) => (b.system_id.as_str(), b.password.as_str()),
-                            _ => ("", ""),
-                        };
-                        let st = if sid != inner.cfg.system_id {
-                            status::ESME_RINVSYSID
-                        } else if pw != inner.cfg.password {
-                            status::ESME_RINVPASWD
-                        } else {
-                            status::ESME_ROK
-                        };
-                        let id = inner.cfg.system_id.parse().unwrap_or_default();
-                        let pdu: Pdu = match cmd.id() {
-                            CommandId::BindTransmitter => BindTransmitterResp::new(id, None).into(),
-                            CommandId::BindReceiver => BindReceiverResp::new(id, None).into(),
-                            _ => BindTransceiverResp::new(id, None).into(),
-                        };
-                        let r = Command::new(CommandStatus::from(st), s, pdu);
-                        if st != status::ESME_ROK {
-                            inner.update(|x| x.bind_refused += 1);
-                            let _ = conn.send(r).await;
-                            break false;
-                        }
-                        can_receive = cmd.id() != CommandId::BindTransmitter;
-                        let idx = inner.sessions.fetch_add(1, Ordering::Relaxed);
-                        session = Some(idx);
-                        max_seen = 0;
-                        inner.update(|x| {
-                            x.binds += 1;
-                            if x.max_outstanding_seen.len() <= idx {
-                                x.max_outstanding_seen.resize(idx + 1, 0);
-                            }
-                        });
-                        Some(r)
-                    }
-                    Some(Pdu::SubmitSm(_)) => {
-                        let now = Instant::now();
-                        let throttled = |st: u32| Some(Command::new(CommandStatus::from(st), s, SubmitSmResp::default()));
-                        if session.is_none() {
-                            throttled(0x04)
-                        } else if outstanding >= inner.cfg.window || !inner.rate_allows(now) || inner.random() < inner.cfg.throttle_ratio {
-                            inner.update(|x| x.throttled += 1);
-                            throttled(status::ESME_RTHROTTLED)
-                        } else {
-                            if inner.cfg.drop_ratio > 0.0 && inner.random() < inner.cfg.drop_ratio {
-                                break true;
-                            }
-                            let id = format!("{:X}", inner.next_id.fetch_add(1, Ordering::Relaxed));
-                            outstanding += 1;
-                            // Only a new maximum changes the stats (this session alone writes its entry).
-                            if outstanding > max_seen {
-                                max_seen = outstanding;
-                                let idx = session.unwrap_or(0);
-                                inner.update(|x| {
-                                    if let Some(m) = x.max_outstanding_seen.get_mut(idx) {
-                                        *m = (*m).max(max_seen);
-                                    }
-                                });
-                            }
-                            due.push_back((now + latency, Due::SubmitResp { seq: s, cmd, id }));
-                            None
-                        }
-                    }
-                    Some(Pdu::DeliverSmResp(_)) => {
-                        if let Some(d) = sent_receipts.remove(&s) {
-                            if u32::from(cmd.status()) == status::ESME_ROK {
-                                inner.update(|x| x.receipts_acked += 1);
-                            } else {
-                                inner.update(|x| x.receipts_nacked += 1);
-                                let delay = inner.cfg.receipts.unwrap_or_default();
-                                due.push_back((Instant::now() + delay, Due::Receipt(d)));
-                            }
-                        }
-                        None
-                    }
-                    Some(Pdu::EnquireLink) => {
-                        inner.update(|x| x.enquire_links += 1);
-                        Some(Command::new(CommandStatus::EsmeRok, s, Pdu::EnquireLinkResp))
-                    }
-                    Some(Pdu::Unbind) => {
-                        inner.update(|x| x.unbinds += 1);
-                        let _ = conn.send(Command::new(CommandStatus::EsmeRok, s, Pdu::UnbindResp)).await;
+                    continue;
+                }
+                frame = conn.next() => frame,
+            }
+        };
+        let cmd = match frame {
+            None | Some(Err(_)) => break false,
+            Some(Ok(Frame::Malformed {
+                command_id,
+                sequence_number,
+                ..
+            })) => {
+                inner.update(|s| s.generic_nacks += 1);
+                if command_id & 0x8000_0000 == 0 {
+                    let nack = Command::new(
+                        CommandStatus::from(status::ESME_RINVCMDLEN),
+                        sequence_number,
+                        Pdu::GenericNack,
+                    );
+                    let sent = if batch {
+                        conn.feed(nack).await
+                    } else {
+                        conn.send(nack).await
+                    };
+                    if sent.is_err() {
                         break false;
                     }
-                    _ if u32::from(cmd.id()) & 0x8000_0000 == 0 => {
-                        inner.update(|x| x.generic_nacks += 1);
-                        Some(Command::new(CommandStatus::from(status::ESME_RINVCMDID), s, Pdu::GenericNack))
-                    }
-                    _ => None,
+                }
+                continue;
+            }
+            Some(Ok(Frame::Command(c))) => c,
+        };
+        let s = cmd.sequence_number();
+        let reply: Option<Command> = match cmd.pdu() {
+            Some(
+                p @ (Pdu::BindTransceiver(_) | Pdu::BindTransmitter(_) | Pdu::BindReceiver(_)),
+            ) => {
+                let (sid, pw) = match p {
+                    Pdu::BindTransceiver(b) => (b.system_id.as_str(), b.password.as_str()),
+                    Pdu::BindTransmitter(b) => (b.system_id.as_str(), b.password.as_str()),
+                    Pdu::BindReceiver(b) => (b.system_id.as_str(), b.password.as_str()),
+                    _ => ("", ""),
                 };
-                if let Some(r) = reply
-                    && conn.send(r).await.is_err() { break false; }
+                let st = if sid != inner.cfg.system_id {
+                    status::ESME_RINVSYSID
+                } else if pw != inner.cfg.password {
+                    status::ESME_RINVPASWD
+                } else {
+                    status::ESME_ROK
+                };
+                let id = inner.cfg.system_id.parse().unwrap_or_default();
+                let pdu: Pdu = match cmd.id() {
+                    CommandId::BindTransmitter => BindTransmitterResp::new(id, None).into(),
+                    CommandId::BindReceiver => BindReceiverResp::new(id, None).into(),
+                    _ => BindTransceiverResp::new(id, None).into(),
+                };
+                let r = Command::new(CommandStatus::from(st), s, pdu);
+                if st != status::ESME_ROK {
+                    inner.update(|x| x.bind_refused += 1);
+                    let _ = conn.send(r).await;
+                    break false;
+                }
+                can_receive = cmd.id() != CommandId::BindTransmitter;
+                let idx = inner.sessions.fetch_add(1, Ordering::Relaxed);
+                session = Some(idx);
+                max_seen = 0;
+                inner.update(|x| {
+                    x.binds += 1;
+                    if x.max_outstanding_seen.len() <= idx {
+                        x.max_outstanding_seen.resize(idx + 1, 0);
+                    }
+                });
+                Some(r)
+            }
+            Some(Pdu::SubmitSm(_)) => {
+                let now = Instant::now();
+                let throttled = |st: u32| {
+                    Some(Command::new(
+                        CommandStatus::from(st),
+                        s,
+                        SubmitSmResp::default(),
+                    ))
+                };
+                if session.is_none() {
+                    throttled(0x04)
+                } else if outstanding >= inner.cfg.window
+                    || !inner.rate_allows(now)
+                    || inner.random() < inner.cfg.throttle_ratio
+                {
+                    inner.update(|x| x.throttled += 1);
+                    throttled(status::ESME_RTHROTTLED)
+                } else {
+                    if inner.cfg.drop_ratio > 0.0 && inner.random() < inner.cfg.drop_ratio {
+                        break true;
+                    }
+                    let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+                    outstanding += 1;
+                    // Only a new maximum changes the stats (this session alone writes its entry).
+                    if outstanding > max_seen {
+                        max_seen = outstanding;
+                        let idx = session.unwrap_or(0);
+                        inner.update(|x| {
+                            if let Some(m) = x.max_outstanding_seen.get_mut(idx) {
+                                *m = (*m).max(max_seen);
+                            }
+                        });
+                    }
+                    due.push_back((now + latency, Due::SubmitResp { seq: s, cmd, id }));
+                    None
+                }
+            }
+            Some(Pdu::DeliverSmResp(_)) => {
+                if let Some(d) = sent_receipts.remove(&s) {
+                    if u32::from(cmd.status()) == status::ESME_ROK {
+                        inner.update(|x| x.receipts_acked += 1);
+                    } else {
+                        inner.update(|x| x.receipts_nacked += 1);
+                        let delay = inner.cfg.receipts.unwrap_or_default();
+                        due.push_back((Instant::now() + delay, Due::Receipt(d)));
+                    }
+                }
+                None
+            }
+            Some(Pdu::EnquireLink) => {
+                inner.update(|x| x.enquire_links += 1);
+                Some(Command::new(
+                    CommandStatus::EsmeRok,
+                    s,
+                    Pdu::EnquireLinkResp,
+                ))
+            }
+            Some(Pdu::Unbind) => {
+                inner.update(|x| x.unbinds += 1);
+                let _ = conn
+                    .send(Command::new(CommandStatus::EsmeRok, s, Pdu::UnbindResp))
+                    .await;
+                break false;
+            }
+            _ if u32::from(cmd.id()) & 0x8000_0000 == 0 => {
+                inner.update(|x| x.generic_nacks += 1);
+                Some(Command::new(
+                    CommandStatus::from(status::ESME_RINVCMDID),
+                    s,
+                    Pdu::GenericNack,
+                ))
+            }
+            _ => None,
+        };
+        if let Some(r) = reply {
+            // Written with the other answers of this read (flushed before the next read waits).
+            let sent = if batch {
+                conn.feed(r).await
+            } else {
+                conn.send(r).await
+            };
+            if sent.is_err() {
+                break false;
             }
         }
     };
@@ -863,6 +1062,34 @@ mod tests {
     }
 
     #[test]
+    fn submit_sm_resp_written_as_the_codec_encodes_it() {
+        for n in [0u64, 9, 0xA, 0x1000_0000, 0x1234_ABCD, u64::MAX] {
+            let id = MessageId::new(n);
+            assert_eq!(id.as_str(), format!("{n:X}"));
+            let mut ours = bytes::BytesMut::new();
+            put_submit_sm_resp(&mut ours, 0x0102_0304, id.as_str());
+            let theirs = crate::smpp::codec::encode_command(&Command::new(
+                CommandStatus::EsmeRok,
+                0x0102_0304,
+                SubmitSmResp::new(id.as_str().parse().unwrap(), vec![]),
+            ));
+            assert_eq!(&ours[..], &theirs[..], "{n:X}");
+        }
+    }
+
+    #[test]
+    fn buffered_pdus_are_whole_ones() {
+        let pdu = [0u8, 0, 0, 17, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9, 0xFF];
+        assert!(pdu_buffered(&pdu));
+        assert!(!pdu_buffered(&pdu[..16]));
+        assert!(!pdu_buffered(&pdu[..3]));
+        // A length the codec refuses at once: taking it needs no read either.
+        assert!(pdu_buffered(&[
+            0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9
+        ]));
+    }
+
+    #[test]
     fn record_lines_read_as_the_json_value_wrote_them() {
         let mut sm = SubmitSm::default();
         sm.source_addr = "ab\"c\\d\u{1}".parse().unwrap();
@@ -872,6 +1099,11 @@ mod tests {
         sm.data_coding = rusmpp::values::DataCoding::from(0xF5);
         sm.registered_delivery = rusmpp::values::RegisteredDelivery::from(1);
         sm.validity_period = "261125120000000+".parse().unwrap();
+        // Strings with nothing to escape (the usual case), a DEL and non-ASCII (not escaped).
+        let mut plain = SubmitSm::default();
+        plain.source_addr = "12345".parse().unwrap();
+        plain.destination_addr = "491700000000".parse().unwrap();
+        plain.data_coding = rusmpp::values::DataCoding::from(0xFF);
         let long: Vec<u8> = (0..=255u8).chain(0..=255).collect();
         for (short, payload, sar) in [
             (
@@ -881,20 +1113,27 @@ mod tests {
             ),
             (&[][..], Some(&long[..]), Some([513u32, 3, 2])),
             (&long[..200], None, Some([7, 2, 1])),
+            (&long[..1], None, Some([u32::MAX, 0, 10])),
         ] {
-            let r = Record {
-                t_us: 1_764_000_000_123_456,
-                session: 3,
-                message_id: "1000002A",
-                sm: &sm,
-                destination: "+491701234567",
-                short,
-                payload,
-                sar,
-            };
-            let mut out = Vec::new();
-            write_record(&mut out, &r).unwrap();
-            assert_eq!(String::from_utf8(out).unwrap(), as_value(&r));
+            for (sm, destination, t_us, session) in [
+                (&sm, "+491701234567", 1_764_000_000_123_456, 3),
+                (&plain, "4917\u{7f}é", 0, 0),
+                (&plain, "\"\n", u64::MAX, usize::MAX),
+            ] {
+                let r = Record {
+                    t_us,
+                    session,
+                    message_id: "1000002A",
+                    sm,
+                    destination,
+                    short,
+                    payload,
+                    sar,
+                };
+                let mut out = Vec::new();
+                write_record(&mut out, &r).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), as_value(&r));
+            }
         }
     }
 }
