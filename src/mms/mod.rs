@@ -7,7 +7,7 @@ pub mod registry;
 
 pub use notification::{
     DeliveryInd, FromAddress, MessageClass, NotificationInd, NotifyRespInd, RawField, TimeValue,
-    Violation, validate_notification,
+    Violation, check_notification, validate_notification,
 };
 
 use crate::decode::{Dissection, hex};
