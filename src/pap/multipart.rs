@@ -392,14 +392,18 @@ fn dash_boundary_at(body: &[u8], at: usize, boundary: &[u8]) -> bool {
         && body.get(at + 2..at + 2 + boundary.len()) == Some(boundary)
 }
 
+/// `\n--`, the start of every delimiter line after the first: searched once per delimiter,
+/// the boundary compared where it is found.
+static NL_DASH: std::sync::LazyLock<memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memmem::Finder::new(b"\n--"));
+
 /// The first delimiter line after a line feed at or after `from`: the line feed's offset and
-/// what follows `--boundary`. A line feed is found with memchr and the boundary compared there
-/// (the boundary holds no line break, so this finds what a search for `\n--boundary` finds,
-/// without building a searcher for every body).
+/// what follows `--boundary`. The boundary holds no line break, so the `\n--` found are all
+/// those a search for `\n--boundary` would pass, and no searcher is built for every body.
 fn next_delimiter(body: &[u8], boundary: &[u8], from: usize) -> Option<(usize, After)> {
-    for rel in memchr::memchr_iter(b'\n', &body[from..]) {
+    for rel in NL_DASH.find_iter(&body[from..]) {
         let m = from + rel;
-        if dash_boundary_at(body, m + 1, boundary) {
+        if body.get(m + 3..m + 3 + boundary.len()) == Some(boundary) {
             match after_delimiter(body, m + 3 + boundary.len()) {
                 After::NotDelimiter => {}
                 a => return Some((m, a)),

@@ -120,7 +120,9 @@ fn entity_problem(e: &quick_xml::Error) -> XmlProblem {
 /// Parses the DOCTYPE text (what follows `<!DOCTYPE`): root name, PUBLIC/SYSTEM ids, and
 /// the internal subset, where only the `wap-pap-ver` processing instruction is understood.
 fn parse_doctype(text: &str) -> Result<(Doctype<'_>, Option<&str>), XmlProblem> {
-    let (head, subset) = match text.find('[') {
+    // Bytes searched with memchr: `[` and the quotes are ASCII, so a byte match is the
+    // character match (and much cheaper than a `char` pattern).
+    let (head, subset) = match memchr::memchr(b'[', text.as_bytes()) {
         Some(i) => (&text[..i], Some(&text[i + 1..])),
         None => (text, None),
     };
@@ -132,9 +134,10 @@ fn parse_doctype(text: &str) -> Result<(Doctype<'_>, Option<&str>), XmlProblem> 
         let word;
         if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
             let body = &rest[1..];
-            let end = body.find(q).ok_or_else(|| XmlProblem::Syntax {
-                detail: "unterminated literal in DOCTYPE".into(),
-            })?;
+            let end =
+                memchr::memchr(q as u8, body.as_bytes()).ok_or_else(|| XmlProblem::Syntax {
+                    detail: "unterminated literal in DOCTYPE".into(),
+                })?;
             word = &body[..end];
             rest = body[end + 1..].trim_start();
         } else {
