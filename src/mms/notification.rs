@@ -3,7 +3,7 @@
 //! (OMA-MMS-ENC §6.2 and §7; digest §3.3–3.4).
 
 use super::registry;
-use super::{FIELD_CONTENT_TYPE, FIELD_MESSAGE_TYPE, FieldValue, MmsError, MmsPdu, read_field};
+use super::{FIELD_CONTENT_TYPE, FIELD_MESSAGE_TYPE, FieldValue, MmsError, MmsPdu, skip_field};
 use crate::wsp::WspError;
 use crate::wsp::primitives::*;
 
@@ -621,10 +621,10 @@ pub fn check_notification(bytes: &[u8]) -> Result<(), Vec<Violation>> {
             registry::field_name(code)
         };
         let mut probe = r.clone();
-        match read_field(&mut probe) {
-            Ok(f) => {
+        match skip_field(&mut probe) {
+            Ok((_, token)) => {
                 if code == FIELD_MESSAGE_TYPE
-                    && let FieldValue::Token(t) = f.value
+                    && let Some(t) = token
                 {
                     message_type.get_or_insert(t);
                 }
@@ -755,6 +755,19 @@ mod tests {
                     check_notification(bytes),
                     validate_notification(bytes).map(|_| ())
                 );
+                // Field by field, from every offset: skip_field is read_field without the value.
+                for at in 0..bytes.len() {
+                    let (mut a, mut b) = (Reader::new(&bytes[at..]), Reader::new(&bytes[at..]));
+                    let read = super::super::read_field(&mut a).map(|f| {
+                        let token = match f.value {
+                            FieldValue::Token(t) => Some(t),
+                            _ => None,
+                        };
+                        (f.code, token)
+                    });
+                    proptest::prop_assert_eq!(skip_field(&mut b), read);
+                    proptest::prop_assert_eq!(a.offset(), b.offset());
+                }
             }
         }
     }
