@@ -15,9 +15,11 @@
 //!
 //! Pure: bytes and values in, bytes out.
 
-use crate::mms::{Violation, validate_notification};
+use std::borrow::Cow;
+
+use crate::mms::{Violation, check_notification};
 use crate::wbxml::{self, WbxmlError};
-use crate::wsp::{AppId, ContentType, Header, Parameter, PduType, PushPdu};
+use crate::wsp::{AppId, ContentType, Header, Parameter, PduType, encode_push};
 
 /// Well-known X-Wap-Application-Id codes (WINA; digest §2.5).
 pub const APP_WML_UA: u32 = 0x02;
@@ -113,13 +115,13 @@ pub fn compile(
             reason: e.to_string(),
         }
     })?;
-    let essence = content
-        .content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = content.content_type.split(';').next().unwrap_or("").trim();
+    // Lower-cased, without a copy when it already is (it nearly always is).
+    let essence: Cow<'_, str> = if essence.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(essence.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(essence)
+    };
 
     let utf8 = |media: &str| {
         let mut ct = ContentType::parse_mime(media).expect("registered media type parses");
@@ -131,9 +133,10 @@ pub fn compile(
         std::borrow::Cow<'_, [u8]>,
         u32,
         ContentKind,
-    ) = match essence.as_str() {
+    ) = match &*essence {
         "application/vnd.wap.mms-message" => {
-            validate_notification(content.body)
+            // The PI's bytes are forwarded: check them, no need to decode them.
+            check_notification(content.body)
                 .map_err(|violations| CompileError::InvalidNotification { violations })?;
             let ct = if opts.mms_content_type_text {
                 parsed.textual()
@@ -148,24 +151,23 @@ pub fn compile(
             )
         }
         "text/vnd.wap.si" | "text/vnd.wap.sl" | "text/vnd.wap.co" => {
-            let (media, wbxml_media, kind): (&'static str, &str, ContentKind) =
-                match essence.as_str() {
-                    "text/vnd.wap.si" => (
-                        "text/vnd.wap.si",
-                        "application/vnd.wap.sic",
-                        ContentKind::ServiceIndication,
-                    ),
-                    "text/vnd.wap.sl" => (
-                        "text/vnd.wap.sl",
-                        "application/vnd.wap.slc",
-                        ContentKind::ServiceLoading,
-                    ),
-                    _ => (
-                        "text/vnd.wap.co",
-                        "application/vnd.wap.coc",
-                        ContentKind::CacheOperation,
-                    ),
-                };
+            let (media, wbxml_media, kind): (&'static str, &str, ContentKind) = match &*essence {
+                "text/vnd.wap.si" => (
+                    "text/vnd.wap.si",
+                    "application/vnd.wap.sic",
+                    ContentKind::ServiceIndication,
+                ),
+                "text/vnd.wap.sl" => (
+                    "text/vnd.wap.sl",
+                    "application/vnd.wap.slc",
+                    ContentKind::ServiceLoading,
+                ),
+                _ => (
+                    "text/vnd.wap.co",
+                    "application/vnd.wap.coc",
+                    ContentKind::CacheOperation,
+                ),
+            };
             let doc = wbxml::Document::from_xml(content.body)
                 .map_err(|source| CompileError::Transformation { media, source })?;
             if doc.text_media_type() != media {
@@ -180,7 +182,7 @@ pub fn compile(
             (utf8(wbxml_media), compiled.into(), APP_WML_UA, kind)
         }
         "application/vnd.wap.sic" | "application/vnd.wap.slc" | "application/vnd.wap.coc" => {
-            let media: &'static str = match essence.as_str() {
+            let media: &'static str = match &*essence {
                 "application/vnd.wap.sic" => "application/vnd.wap.sic",
                 "application/vnd.wap.slc" => "application/vnd.wap.slc",
                 _ => "application/vnd.wap.coc",
@@ -196,7 +198,7 @@ pub fn compile(
         }
         "text/vnd.wap.wml" | "text/vnd.wap.wmlscript" => {
             return Err(CompileError::Unsupported {
-                media: essence,
+                media: essence.into_owned(),
                 instead: "the compiled form (application/vnd.wap.wmlc / wmlscriptc)",
             });
         }
@@ -219,17 +221,9 @@ pub fn compile(
     }
     let delivered_type = content_type
         .media_name()
-        .map(str::to_string)
-        .unwrap_or_else(|| essence.clone());
-    let pdu = PushPdu {
-        tid,
-        pdu_type: PduType::Push,
-        content_type,
-        headers,
-        body: body.into_owned(),
-    };
+        .map_or_else(|| essence.into_owned(), str::to_string);
     Ok(Compiled {
-        wsp_pdu: pdu.encode(),
+        wsp_pdu: encode_push(tid, PduType::Push, &content_type, &headers, &body),
         delivered_type,
         kind,
     })

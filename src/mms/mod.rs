@@ -7,7 +7,7 @@ pub mod registry;
 
 pub use notification::{
     DeliveryInd, FromAddress, MessageClass, NotificationInd, NotifyRespInd, RawField, TimeValue,
-    Violation, validate_notification,
+    Violation, check_notification, validate_notification,
 };
 
 use crate::decode::{Dissection, hex};
@@ -216,6 +216,43 @@ pub(crate) fn read_field(r: &mut Reader<'_>) -> Result<HeaderField, MmsError> {
         value,
         value_range: start..r.offset(),
     })
+}
+
+/// Reads one field as [`read_field`] does (the same checks, the same errors) but keeps only its
+/// code (0 for an application header) and, for a token, the token: a Text-string is checked in
+/// place, not copied. The notification check reads every field of every push this way.
+pub(crate) fn skip_field(r: &mut Reader<'_>) -> Result<(u8, Option<u8>), MmsError> {
+    let offset = r.offset();
+    let code = r.peek().ok_or(MmsError::Field {
+        field: "field code",
+        code: 0,
+        offset,
+        source: WspError::Truncated {
+            what: "MMS header field",
+            offset,
+        },
+    })?;
+    if code < 0x80 {
+        return read_application(r, offset).map(|_| (0, None));
+    }
+    let _ = r.u8("MMS header field");
+    let start = r.offset();
+    let field = |source| MmsError::Field {
+        field: registry::field_name(code),
+        code,
+        offset: start,
+        source,
+    };
+    if let Some(f) = registry::field(code)
+        && f.kind == Kind::Text
+    {
+        r.text_str(f.name).map_err(field)?;
+        return Ok((code, None));
+    }
+    match decode_value(r, code).map_err(field)? {
+        FieldValue::Token(t) => Ok((code, Some(t))),
+        _ => Ok((code, None)),
+    }
 }
 
 fn read_application(r: &mut Reader<'_>, offset: usize) -> Result<HeaderField, MmsError> {

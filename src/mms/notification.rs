@@ -3,7 +3,7 @@
 //! (OMA-MMS-ENC §6.2 and §7; digest §3.3–3.4).
 
 use super::registry;
-use super::{FIELD_CONTENT_TYPE, FIELD_MESSAGE_TYPE, FieldValue, MmsError, MmsPdu, read_field};
+use super::{FIELD_CONTENT_TYPE, FIELD_MESSAGE_TYPE, FieldValue, MmsError, MmsPdu, skip_field};
 use crate::wsp::WspError;
 use crate::wsp::primitives::*;
 
@@ -582,9 +582,34 @@ const MANDATORY: &[u8] = &[0x8C, 0x98, 0x8D, 0x8A, 0x8E, 0x88, 0x83];
 /// Checks a PI's m-notification-ind and reports every violation, not only the first. On success
 /// the decoded notification is returned; the gateway then forwards the PI's bytes untouched.
 pub fn validate_notification(bytes: &[u8]) -> Result<NotificationInd, Vec<Violation>> {
+    check_notification(bytes)?;
+    NotificationInd::decode(bytes).map_err(|e| {
+        vec![Violation::Undecodable {
+            field: "m-notification-ind",
+            offset: 0,
+            error: match e {
+                MmsError::Field { source, .. } => source,
+                _ => WspError::Truncated {
+                    what: "m-notification-ind",
+                    offset: 0,
+                },
+            },
+        }]
+    })
+}
+
+/// The checks of [`validate_notification`] without building the notification, for the gateway,
+/// which forwards the PI's bytes: the same violations, and `Ok` exactly when
+/// `validate_notification` is `Ok` (a PDU that passes these checks decodes: every field was read,
+/// there is no body, the message type is m-notification-ind, and each mandatory field's first
+/// occurrence has the value kind the typed decoder takes, `mandatory_fields_have_the_decoded_kinds`).
+pub fn check_notification(bytes: &[u8]) -> Result<(), Vec<Violation>> {
     let mut v = Vec::new();
     let mut r = Reader::new(bytes);
-    let mut order: Vec<u8> = Vec::new();
+    // Position (from 0, among coded fields) of the first 0x8C, 0x98 and 0x8D.
+    const FIRST_THREE: [u8; 3] = [0x8C, 0x98, 0x8D];
+    let mut first_at: [Option<usize>; 3] = [None; 3];
+    let mut coded = 0usize;
     let mut seen = [false; 256];
     let mut message_type = None;
     while !r.is_empty() {
@@ -596,10 +621,10 @@ pub fn validate_notification(bytes: &[u8]) -> Result<NotificationInd, Vec<Violat
             registry::field_name(code)
         };
         let mut probe = r.clone();
-        match read_field(&mut probe) {
-            Ok(f) => {
+        match skip_field(&mut probe) {
+            Ok((_, token)) => {
                 if code == FIELD_MESSAGE_TYPE
-                    && let FieldValue::Token(t) = f.value
+                    && let Some(t) = token
                 {
                     message_type.get_or_insert(t);
                 }
@@ -631,7 +656,10 @@ pub fn validate_notification(bytes: &[u8]) -> Result<NotificationInd, Vec<Violat
                     offset,
                 });
             }
-            order.push(code);
+            if let Some(i) = FIRST_THREE.iter().position(|&c| c == code) {
+                first_at[i].get_or_insert(coded);
+            }
+            coded += 1;
         }
         if code == FIELD_CONTENT_TYPE {
             v.push(Violation::UnexpectedBody { offset });
@@ -645,8 +673,8 @@ pub fn validate_notification(bytes: &[u8]) -> Result<NotificationInd, Vec<Violat
         }
         _ => {}
     }
-    for (i, &code) in [0x8Cu8, 0x98, 0x8D].iter().enumerate() {
-        if let Some(pos) = order.iter().position(|&c| c == code)
+    for (i, &code) in FIRST_THREE.iter().enumerate() {
+        if let Some(pos) = first_at[i]
             && pos != i
         {
             v.push(Violation::OutOfOrder {
@@ -663,20 +691,84 @@ pub fn validate_notification(bytes: &[u8]) -> Result<NotificationInd, Vec<Violat
             });
         }
     }
-    if !v.is_empty() {
-        return Err(v);
+    if v.is_empty() { Ok(()) } else { Err(v) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registry::Kind;
+
+    /// What makes [`check_notification`] agree with [`validate_notification`]: the first
+    /// occurrence of each mandatory field decodes to the value the typed decoder takes.
+    #[test]
+    fn mandatory_fields_have_the_decoded_kinds() {
+        let kind = |code| registry::field(code).map(|f| f.kind);
+        assert!(matches!(kind(0x8C), Some(Kind::Token(_))));
+        assert_eq!(kind(0x98), Some(Kind::Text));
+        assert_eq!(kind(0x8D), Some(Kind::Version));
+        assert_eq!(kind(0x8A), Some(Kind::MessageClass));
+        assert!(matches!(
+            kind(0x8E),
+            Some(Kind::LongInteger | Kind::IntegerValue)
+        ));
+        assert_eq!(kind(0x88), Some(Kind::Time));
+        assert_eq!(kind(0x83), Some(Kind::Text));
     }
-    NotificationInd::decode(bytes).map_err(|e| {
-        vec![Violation::Undecodable {
-            field: "m-notification-ind",
-            offset: 0,
-            error: match e {
-                MmsError::Field { source, .. } => source,
-                _ => WspError::Truncated {
-                    what: "m-notification-ind",
-                    offset: 0,
-                },
-            },
-        }]
-    })
+
+    fn notification() -> Vec<u8> {
+        let mut n = NotificationInd::new(
+            "tid-1",
+            Version::new(1, 2),
+            29_696,
+            TimeValue::Relative(72_000),
+            "http://mmsc.example/m",
+        );
+        n.from = Some(FromAddress::Insert);
+        n.subject = Some(EncodedString::utf8("hello"));
+        n.encode()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Mutated and random PDUs: the check is the validator without the decoded value.
+        #[test]
+        fn check_is_validate_without_the_value(
+            edits in proptest::collection::vec((0.0f64..1.0, 0u8..3, proptest::num::u8::ANY), 0..4),
+            random in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+        ) {
+            let mut b = notification();
+            for (at, op, byte) in edits {
+                let i = ((b.len() as f64) * at) as usize;
+                match op {
+                    0 => b.insert(i, byte),
+                    1 if i < b.len() => {
+                        b.remove(i);
+                    }
+                    _ if i < b.len() => b[i] = byte,
+                    _ => {}
+                }
+            }
+            for bytes in [&b[..], &random[..]] {
+                proptest::prop_assert_eq!(
+                    check_notification(bytes),
+                    validate_notification(bytes).map(|_| ())
+                );
+                // Field by field, from every offset: skip_field is read_field without the value.
+                for at in 0..bytes.len() {
+                    let (mut a, mut b) = (Reader::new(&bytes[at..]), Reader::new(&bytes[at..]));
+                    let read = super::super::read_field(&mut a).map(|f| {
+                        let token = match f.value {
+                            FieldValue::Token(t) => Some(t),
+                            _ => None,
+                        };
+                        (f.code, token)
+                    });
+                    proptest::prop_assert_eq!(skip_field(&mut b), read);
+                    proptest::prop_assert_eq!(a.offset(), b.offset());
+                }
+            }
+        }
+    }
 }

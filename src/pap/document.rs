@@ -54,6 +54,12 @@ impl PapVersion {
     /// user guide) is 1.0, and the `-//OMA//` owner is accepted as well as `-//WAPFORUM//`.
     /// `None`: a PAP id of a version we do not speak, or not a PAP id at all.
     pub fn from_public_id(id: &str) -> Option<PapVersion> {
+        // The ids as written (ours, and most PIs'), before the general normalisation.
+        for v in [PapVersion::V1_0, PapVersion::V2_0, PapVersion::V2_1] {
+            if id == v.public_id() {
+                return Some(v);
+            }
+        }
         let norm: String = id
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -427,7 +433,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, kind: DocumentErrorKind, el: &Element) -> DocumentError {
+    fn err(&self, kind: DocumentErrorKind, el: &Element<'_>) -> DocumentError {
         self.err_at(kind, el.offset, el.tag_end)
     }
     fn err_at(&self, kind: DocumentErrorKind, offset: usize, end: usize) -> DocumentError {
@@ -445,17 +451,17 @@ impl Ctx<'_> {
 
 /// Attribute access for one element, checking names against the element's allowed set.
 struct Attrs<'e> {
-    el: &'e Element,
+    el: &'e Element<'e>,
 }
 
 impl<'e> Attrs<'e> {
-    fn new(ctx: &Ctx<'_>, el: &'e Element, allowed: &[&str]) -> Result<Self, DocumentError> {
+    fn new(ctx: &Ctx<'_>, el: &'e Element<'e>, allowed: &[&str]) -> Result<Self, DocumentError> {
         for (k, _) in &el.attrs {
-            if !allowed.contains(&k.as_str()) {
+            if !allowed.contains(&k.as_ref()) {
                 return Err(ctx.err(
                     DocumentErrorKind::UnknownAttribute {
-                        element: el.name.clone(),
-                        attribute: k.clone(),
+                        element: el.name.to_string(),
+                        attribute: k.to_string(),
                     },
                     el,
                 ));
@@ -468,7 +474,7 @@ impl<'e> Attrs<'e> {
             .attrs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
     fn string(&self, name: &str) -> Option<String> {
         self.opt(name).map(str::to_string)
@@ -477,7 +483,7 @@ impl<'e> Attrs<'e> {
         self.opt(name).ok_or_else(|| {
             ctx.err(
                 DocumentErrorKind::MissingAttribute {
-                    element: self.el.name.clone(),
+                    element: self.el.name.to_string(),
                     attribute: name,
                 },
                 self.el,
@@ -490,7 +496,7 @@ impl<'e> Attrs<'e> {
             Some(v) => UtcTime::parse_pap(v.trim()).map(Some).map_err(|source| {
                 ctx.err(
                     DocumentErrorKind::BadTimestamp {
-                        element: self.el.name.clone(),
+                        element: self.el.name.to_string(),
                         attribute: name,
                         source,
                     },
@@ -508,7 +514,7 @@ impl<'e> Attrs<'e> {
     ) -> DocumentError {
         ctx.err(
             DocumentErrorKind::BadValue {
-                element: self.el.name.clone(),
+                element: self.el.name.to_string(),
                 attribute: name,
                 value: value.to_string(),
                 expected,
@@ -531,7 +537,7 @@ impl<'e> Attrs<'e> {
         PapCode::parse(v).ok_or_else(|| {
             ctx.err(
                 DocumentErrorKind::BadCode {
-                    element: self.el.name.clone(),
+                    element: self.el.name.to_string(),
                     attribute: "code",
                     value: v.to_string(),
                 },
@@ -552,16 +558,16 @@ impl<'e> Attrs<'e> {
     }
 }
 
-fn unexpected(ctx: &Ctx<'_>, child: &Element, parent: &Element) -> DocumentError {
-    let kind = if KNOWN_ELEMENTS.contains(&child.name.as_str()) {
+fn unexpected(ctx: &Ctx<'_>, child: &Element<'_>, parent: &Element<'_>) -> DocumentError {
+    let kind = if KNOWN_ELEMENTS.contains(&child.name.as_ref()) {
         DocumentErrorKind::UnexpectedElement {
-            element: child.name.clone(),
-            parent: parent.name.clone(),
+            element: child.name.to_string(),
+            parent: parent.name.to_string(),
         }
     } else {
         DocumentErrorKind::UnknownElement {
-            element: child.name.clone(),
-            parent: parent.name.clone(),
+            element: child.name.to_string(),
+            parent: parent.name.to_string(),
         }
     };
     ctx.err(kind, child)
@@ -588,21 +594,21 @@ const KNOWN_ELEMENTS: &[&str] = &[
     "badmessage-response",
 ];
 
-fn no_children(ctx: &Ctx<'_>, el: &Element) -> Result<(), DocumentError> {
+fn no_children(ctx: &Ctx<'_>, el: &Element<'_>) -> Result<(), DocumentError> {
     match el.children.first() {
         Some(c) => Err(unexpected(ctx, c, el)),
         None => Ok(()),
     }
 }
 
-fn address(ctx: &Ctx<'_>, el: &Element) -> Result<Address, DocumentError> {
+fn address(ctx: &Ctx<'_>, el: &Element<'_>) -> Result<Address, DocumentError> {
     let a = Attrs::new(ctx, el, &["address-value"])?;
     no_children(ctx, el)?;
     let v = a.req(ctx, "address-value")?;
     Address::parse(v).map_err(|source| {
         ctx.err(
             DocumentErrorKind::Address {
-                element: el.name.clone(),
+                element: el.name.to_string(),
                 source,
             },
             el,
@@ -610,7 +616,7 @@ fn address(ctx: &Ctx<'_>, el: &Element) -> Result<Address, DocumentError> {
     })
 }
 
-fn qos(ctx: &Ctx<'_>, el: &Element) -> Result<QualityOfService, DocumentError> {
+fn qos(ctx: &Ctx<'_>, el: &Element<'_>) -> Result<QualityOfService, DocumentError> {
     let a = Attrs::new(
         ctx,
         el,
@@ -663,13 +669,13 @@ fn qos(ctx: &Ctx<'_>, el: &Element) -> Result<QualityOfService, DocumentError> {
 /// Collects `address` children and at most one `quality-of-service`; anything else is refused.
 fn addresses_and_qos(
     ctx: &Ctx<'_>,
-    el: &Element,
+    el: &Element<'_>,
     allow_qos: bool,
 ) -> Result<(Vec<Address>, Option<QualityOfService>), DocumentError> {
     let mut addrs = Vec::new();
     let mut q = None;
     for c in &el.children {
-        match c.name.as_str() {
+        match c.name.as_ref() {
             "address" if q.is_none() => addrs.push(address(ctx, c)?),
             "quality-of-service" if allow_qos && q.is_none() => q = Some(qos(ctx, c)?),
             _ => return Err(unexpected(ctx, c, el)),
@@ -680,7 +686,7 @@ fn addresses_and_qos(
 
 fn need_one_address(
     ctx: &Ctx<'_>,
-    el: &Element,
+    el: &Element<'_>,
     addrs: Vec<Address>,
 ) -> Result<Address, DocumentError> {
     let n = addrs.len();
@@ -689,7 +695,7 @@ fn need_one_address(
         (Some(a), 1) => Ok(a),
         (None, _) => Err(ctx.err(
             DocumentErrorKind::MissingElement {
-                element: el.name.clone(),
+                element: el.name.to_string(),
                 child: "address",
             },
             el,
@@ -706,7 +712,7 @@ fn need_one_address(
     }
 }
 
-fn push_message(ctx: &mut Ctx<'_>, el: &Element) -> Result<PushMessage, DocumentError> {
+fn push_message(ctx: &mut Ctx<'_>, el: &Element<'_>) -> Result<PushMessage, DocumentError> {
     let a = Attrs::new(
         ctx,
         el,
@@ -747,7 +753,7 @@ fn push_message(ctx: &mut Ctx<'_>, el: &Element) -> Result<PushMessage, Document
     if addresses.is_empty() {
         return Err(ctx.err(
             DocumentErrorKind::MissingElement {
-                element: el.name.clone(),
+                element: el.name.to_string(),
                 child: "address",
             },
             el,
@@ -760,8 +766,8 @@ fn push_message(ctx: &mut Ctx<'_>, el: &Element) -> Result<PushMessage, Document
     })
 }
 
-fn message(ctx: &mut Ctx<'_>, el: &Element) -> Result<PapMessage, DocumentError> {
-    Ok(match el.name.as_str() {
+fn message(ctx: &mut Ctx<'_>, el: &Element<'_>) -> Result<PapMessage, DocumentError> {
+    Ok(match el.name.as_ref() {
         "push-message" => PapMessage::Push(push_message(ctx, el)?),
         "statusquery-message" | "cancel-message" => {
             let a = Attrs::new(ctx, el, &["push-id"])?;
@@ -808,7 +814,7 @@ fn message(ctx: &mut Ctx<'_>, el: &Element) -> Result<PapMessage, DocumentError>
             let mut notes = Vec::new();
             let mut result = None;
             for c in &el.children {
-                match c.name.as_str() {
+                match c.name.as_ref() {
                     "progress-note" if result.is_none() => {
                         let n = Attrs::new(ctx, c, &["stage", "note", "time"])?;
                         no_children(ctx, c)?;
@@ -832,7 +838,7 @@ fn message(ctx: &mut Ctx<'_>, el: &Element) -> Result<PapMessage, DocumentError>
             let result = result.ok_or_else(|| {
                 ctx.err(
                     DocumentErrorKind::MissingElement {
-                        element: el.name.clone(),
+                        element: el.name.to_string(),
                         child: "response-result",
                     },
                     el,
@@ -898,7 +904,7 @@ fn message(ctx: &mut Ctx<'_>, el: &Element) -> Result<PapMessage, DocumentError>
             if sq.is_empty() && cr.is_empty() {
                 return Err(ctx.err(
                     DocumentErrorKind::MissingElement {
-                        element: el.name.clone(),
+                        element: el.name.to_string(),
                         child,
                     },
                     el,
@@ -965,16 +971,16 @@ fn message(ctx: &mut Ctx<'_>, el: &Element) -> Result<PapMessage, DocumentError>
     })
 }
 
-fn unreachable_message(ctx: &Ctx<'_>, el: &Element) -> Result<PapMessage, DocumentError> {
+fn unreachable_message(ctx: &Ctx<'_>, el: &Element<'_>) -> Result<PapMessage, DocumentError> {
     Err(ctx.err(
-        if KNOWN_ELEMENTS.contains(&el.name.as_str()) {
+        if KNOWN_ELEMENTS.contains(&el.name.as_ref()) {
             DocumentErrorKind::UnexpectedElement {
-                element: el.name.clone(),
+                element: el.name.to_string(),
                 parent: "pap".into(),
             }
         } else {
             DocumentErrorKind::UnknownElement {
-                element: el.name.clone(),
+                element: el.name.to_string(),
                 parent: "pap".into(),
             }
         },
@@ -1028,7 +1034,7 @@ impl PapDocument {
                 Some(id) => PapVersion::from_public_id(id).ok_or_else(|| {
                     ctx.err_at(
                         DocumentErrorKind::UnsupportedVersion {
-                            public_id: id.clone(),
+                            public_id: id.to_string(),
                         },
                         0,
                         input.len().min(root.offset),
@@ -1039,7 +1045,7 @@ impl PapDocument {
         if root.name != "pap" {
             return Err(ctx.err(
                 DocumentErrorKind::WrongRoot {
-                    found: root.name.clone(),
+                    found: root.name.to_string(),
                 },
                 root,
             ));
@@ -1051,7 +1057,7 @@ impl PapDocument {
             [one] => one,
             [first, second, ..] => {
                 // Report the first unknown name before the count, it is the likelier mistake.
-                if !KNOWN_ELEMENTS.contains(&first.name.as_str()) {
+                if !KNOWN_ELEMENTS.contains(&first.name.as_ref()) {
                     return Err(unexpected(&ctx, first, root));
                 }
                 return Err(unexpected(&ctx, second, root));
@@ -1060,7 +1066,7 @@ impl PapDocument {
         let message = message(&mut ctx, el)?;
         Ok(PapDocument {
             version,
-            supported_versions: doc.pap_ver,
+            supported_versions: doc.pap_ver.map(|v| v.into_owned()),
             product_name,
             message,
         })
@@ -1098,8 +1104,94 @@ impl PapDocument {
     }
 }
 
-fn t(x: &Option<UtcTime>) -> Option<String> {
-    x.map(|t| t.format_pap())
+/// Short ASCII text written on the stack (a PAP code, a timestamp): the answers' attribute
+/// values without a `format!` and an allocation each.
+struct Digits {
+    buf: [u8; 20],
+    len: usize,
+}
+
+impl Digits {
+    fn new() -> Digits {
+        Digits {
+            buf: [0; 20],
+            len: 0,
+        }
+    }
+    /// Appends `v` in decimal, zero-padded to `width` digits.
+    fn number(&mut self, v: u32, width: usize) {
+        let mut tmp = [b'0'; 10];
+        let mut i = tmp.len();
+        let mut v = v;
+        while v > 0 || i > tmp.len() - width.max(1) {
+            i -= 1;
+            tmp[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        let digits = &tmp[i..];
+        self.buf[self.len..self.len + digits.len()].copy_from_slice(digits);
+        self.len += digits.len();
+    }
+    fn byte(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+}
+
+impl std::ops::Deref for Digits {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+/// A PAP code's text (what `Display` writes).
+fn code_text(code: PapCode) -> Digits {
+    let mut d = Digits::new();
+    d.number(u32::from(code.as_u16()), 1);
+    d
+}
+
+/// [`UtcTime::format_pap`]'s text: written on the stack for years 0–9999 (every time a PPG
+/// sees), by `format_pap` itself otherwise.
+enum TimeText {
+    Short(Digits),
+    Long(String),
+}
+
+impl std::ops::Deref for TimeText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            TimeText::Short(d) => d,
+            TimeText::Long(s) => s,
+        }
+    }
+}
+
+fn time_text(t: UtcTime) -> TimeText {
+    let c = t.to_civil();
+    let Ok(year @ 0..=9999) = u32::try_from(c.year) else {
+        return TimeText::Long(t.format_pap());
+    };
+    let mut d = Digits::new();
+    d.number(year, 4);
+    for (sep, v) in [
+        (b'-', c.month),
+        (b'-', c.day),
+        (b'T', c.hour),
+        (b':', c.minute),
+        (b':', c.second),
+    ] {
+        d.byte(sep);
+        d.number(u32::from(v), 2);
+    }
+    d.byte(b'Z');
+    TimeText::Short(d)
+}
+
+fn t(x: &Option<UtcTime>) -> Option<TimeText> {
+    x.map(time_text)
 }
 
 fn b(x: Option<bool>) -> Option<&'static str> {
@@ -1198,7 +1290,7 @@ fn write_message(o: &mut String, m: &PapMessage) {
             xml::write_end(o, name);
         }
         PapMessage::ResultNotificationResponse(r) => {
-            let code = r.code.to_string();
+            let code = code_text(r.code);
             open_or_empty(
                 o,
                 name,
@@ -1240,7 +1332,7 @@ fn write_message(o: &mut String, m: &PapMessage) {
                     true,
                 );
             }
-            let code = r.result.code.to_string();
+            let code = code_text(r.result.code);
             xml::write_tag(
                 o,
                 "response-result",
@@ -1250,7 +1342,7 @@ fn write_message(o: &mut String, m: &PapMessage) {
             xml::write_end(o, name);
         }
         PapMessage::BadMessageResponse(r) => {
-            let code = r.code.to_string();
+            let code = code_text(r.code);
             xml::write_tag(
                 o,
                 name,
@@ -1265,7 +1357,7 @@ fn write_message(o: &mut String, m: &PapMessage) {
         PapMessage::StatusQueryResponse(r) => {
             xml::write_tag(o, name, &[("push-id", Some(&r.push_id))], false);
             for s in &r.results {
-                let code = s.code.to_string();
+                let code = code_text(s.code);
                 let et = t(&s.event_time);
                 let children = !s.addresses.is_empty() || s.qos.is_some();
                 open_or_empty(
@@ -1290,7 +1382,7 @@ fn write_message(o: &mut String, m: &PapMessage) {
         PapMessage::CancelResponse(r) => {
             xml::write_tag(o, name, &[("push-id", Some(&r.push_id))], false);
             for c in &r.results {
-                let code = c.code.to_string();
+                let code = code_text(c.code);
                 open_or_empty(
                     o,
                     "cancel-result",
@@ -1305,7 +1397,7 @@ fn write_message(o: &mut String, m: &PapMessage) {
             xml::write_end(o, name);
         }
         PapMessage::ResultNotification(r) => {
-            let code = r.code.to_string();
+            let code = code_text(r.code);
             let (rt, et) = (t(&r.received_time), t(&r.event_time));
             xml::write_tag(
                 o,
@@ -1327,7 +1419,7 @@ fn write_message(o: &mut String, m: &PapMessage) {
             xml::write_end(o, name);
         }
         PapMessage::CcqResponse(r) => {
-            let code = r.code.to_string();
+            let code = code_text(r.code);
             xml::write_tag(
                 o,
                 name,
@@ -1340,6 +1432,47 @@ fn write_message(o: &mut String, m: &PapMessage) {
             );
             write_addresses(o, std::slice::from_ref(&r.address));
             xml::write_end(o, name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The stack-written timestamps and codes are `format_pap`'s and `Display`'s text.
+        #[test]
+        fn stack_texts_are_the_formatted_ones(secs in proptest::num::i64::ANY, code in proptest::num::u16::ANY) {
+            // Up to year ±300,000, the range `to_civil` is exact in.
+            let secs = secs % 9_000_000_000_000;
+            let t = UtcTime(secs);
+            let (fast, slow) = (time_text(t), t.format_pap());
+            proptest::prop_assert_eq!(&*fast, slow.as_str());
+            let c = PapCode::from_u16(code);
+            let (fast, slow) = (code_text(c), c.to_string());
+            proptest::prop_assert_eq!(&*fast, slow.as_str());
+        }
+    }
+
+    #[test]
+    fn stack_texts_at_the_edges() {
+        for secs in [
+            0,
+            -1,
+            59,
+            86_399,
+            253_402_300_799,
+            253_402_300_800,
+            -62_167_219_200,
+            -62_167_219_201,
+        ] {
+            let t = UtcTime(secs);
+            assert_eq!(&*time_text(t), t.format_pap(), "{secs}");
+        }
+        for code in [0, 1, 9, 10, 1001, 9999, 10_000, u16::MAX] {
+            let c = PapCode::from_u16(code);
+            assert_eq!(&*code_text(c), c.to_string(), "{code}");
         }
     }
 }

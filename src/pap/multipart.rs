@@ -47,24 +47,35 @@ pub enum MultipartError {
     UnknownTransferEncoding { encoding: String },
 }
 
-/// A media type with its parameters: `type/subtype; name=value; ...`.
+/// A media type with its parameters: `type/subtype; name=value; ...`, borrowed from the text
+/// parsed where it can be (a name or type with upper case, a quoted value with `\` escapes,
+/// are owned).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaType {
+pub struct MediaType<'a> {
     /// `type/subtype`, lower-cased.
-    pub essence: String,
+    pub essence: Cow<'a, str>,
     /// Parameters in order; names lower-cased, values unquoted.
-    pub params: Vec<(String, String)>,
+    pub params: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl MediaType {
+/// `s` lower-cased (ASCII), without a copy when it has no upper case.
+fn ascii_lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+impl<'a> MediaType<'a> {
     /// Parses a Content-Type value (RFC 2045 §5.1), accepting quoted or bare parameter values.
-    pub fn parse(text: &str) -> Result<MediaType, MultipartError> {
+    pub fn parse(text: &'a str) -> Result<MediaType<'a>, MultipartError> {
         let bad = || MultipartError::BadMediaType {
             text: text.chars().take(200).collect(),
         };
         let b = text.as_bytes();
-        let mut i = b.iter().position(|&c| c == b';').unwrap_or(b.len());
-        let essence = text[..i].trim().to_ascii_lowercase();
+        let mut i = memchr::memchr(b';', b).unwrap_or(b.len());
+        let essence = ascii_lower(text[..i].trim());
         let (ty, sub) = essence.split_once('/').ok_or_else(bad)?;
         // RFC 2045 §5.1 token: visible ASCII but tspecials (a `match`, not a search of the
         // tspecials list per byte: that search was most of this function's cost).
@@ -111,7 +122,7 @@ impl MediaType {
             while i < b.len() && b[i] != b'=' && b[i] != b';' {
                 i += 1;
             }
-            let name = text[name_start..i].trim().to_ascii_lowercase();
+            let name = ascii_lower(text[name_start..i].trim());
             if i >= b.len() || b[i] != b'=' || name.is_empty() {
                 return Err(bad());
             }
@@ -122,7 +133,9 @@ impl MediaType {
             let value;
             if i < b.len() && b[i] == b'"' {
                 i += 1;
-                let mut v = Vec::new();
+                let start = i;
+                // Borrowed up to the closing quote unless a `\` escape needs undoing.
+                let mut v: Option<Vec<u8>> = None;
                 loop {
                     match b.get(i) {
                         None => return Err(bad()),
@@ -131,16 +144,22 @@ impl MediaType {
                             break;
                         }
                         Some(b'\\') if i + 1 < b.len() => {
-                            v.push(b[i + 1]);
+                            v.get_or_insert_with(|| b[start..i].to_vec()).push(b[i + 1]);
                             i += 2;
                         }
                         Some(&c) => {
-                            v.push(c);
+                            if let Some(v) = &mut v {
+                                v.push(c);
+                            }
                             i += 1;
                         }
                     }
                 }
-                value = String::from_utf8(v).map_err(|_| bad())?;
+                value = match v {
+                    // Between two `"`: a whole UTF-8 slice of the text.
+                    None => Cow::Borrowed(&text[start..i - 1]),
+                    Some(v) => Cow::Owned(String::from_utf8(v).map_err(|_| bad())?),
+                };
                 while i < b.len() && b[i] != b';' {
                     if !b[i].is_ascii_whitespace() {
                         return Err(bad());
@@ -152,7 +171,7 @@ impl MediaType {
                 while i < b.len() && b[i] != b';' {
                     i += 1;
                 }
-                value = text[start..i].trim().to_string();
+                value = Cow::Borrowed(text[start..i].trim());
             }
             params.push((name, value));
         }
@@ -164,7 +183,7 @@ impl MediaType {
         self.params
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -367,34 +386,54 @@ fn after_delimiter(body: &[u8], at: usize) -> After {
     }
 }
 
+/// Whether `--boundary` starts at `at`.
+fn dash_boundary_at(body: &[u8], at: usize, boundary: &[u8]) -> bool {
+    body.get(at..at + 2) == Some(b"--")
+        && body.get(at + 2..at + 2 + boundary.len()) == Some(boundary)
+}
+
+/// `\n--`, the start of every delimiter line after the first: searched once per delimiter,
+/// the boundary compared where it is found.
+static NL_DASH: std::sync::LazyLock<memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memmem::Finder::new(b"\n--"));
+
+/// The first delimiter line after a line feed at or after `from`: the line feed's offset and
+/// what follows `--boundary`. The boundary holds no line break, so the `\n--` found are all
+/// those a search for `\n--boundary` would pass, and no searcher is built for every body.
+fn next_delimiter(body: &[u8], boundary: &[u8], from: usize) -> Option<(usize, After)> {
+    for rel in NL_DASH.find_iter(&body[from..]) {
+        let m = from + rel;
+        if body.get(m + 3..m + 3 + boundary.len()) == Some(boundary) {
+            match after_delimiter(body, m + 3 + boundary.len()) {
+                After::NotDelimiter => {}
+                a => return Some((m, a)),
+            }
+        }
+    }
+    None
+}
+
 /// Splits a multipart body on `boundary` (RFC 2046 §5.1.1).
 pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Multipart<'a>, MultipartError> {
     check_boundary(boundary)?;
-    let dash: Vec<u8> = [b"--".as_slice(), boundary.as_bytes()].concat();
-    let nl_dash: Vec<u8> = [b"\n--".as_slice(), boundary.as_bytes()].concat();
-    let nl_finder = memmem::Finder::new(&nl_dash);
+    let bnd = boundary.as_bytes();
 
     // The first delimiter: at the very start, or after a line feed.
     let mut first = None;
-    if body.starts_with(&dash)
-        && let a @ (After::Part(_) | After::Close(_)) = after_delimiter(body, dash.len())
+    if dash_boundary_at(body, 0, bnd)
+        && let a @ (After::Part(_) | After::Close(_)) = after_delimiter(body, 2 + bnd.len())
     {
         first = Some((0, a));
     }
     if first.is_none() {
-        for m in nl_finder.find_iter(body) {
-            if let a @ (After::Part(_) | After::Close(_)) = after_delimiter(body, m + nl_dash.len())
-            {
-                first = Some((m + 1, a));
-                break;
-            }
-        }
+        first = next_delimiter(body, bnd, 0).map(|(m, a)| (m + 1, a));
     }
     let (pre_end, mut state) = first.ok_or_else(|| MultipartError::BoundaryNotFound {
         boundary: boundary.to_string(),
     })?;
     let preamble = &body[..pre_end];
-    let mut parts = Vec::new();
+    // A PAP submission has two or three parts.
+    let mut parts = Vec::with_capacity(3);
     loop {
         let start = match state {
             After::Close(epi) => {
@@ -416,19 +455,7 @@ pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Multipart<'a>, Multip
         }
         // The next real delimiter: search from the line feed that ended the previous
         // delimiter line, so that a part with nothing in it is found too.
-        let mut pos = start.saturating_sub(1);
-        let next = loop {
-            match nl_finder.find(&body[pos..]) {
-                None => break None,
-                Some(rel) => {
-                    let m = pos + rel;
-                    match after_delimiter(body, m + nl_dash.len()) {
-                        After::NotDelimiter => pos = m + 1,
-                        a => break Some((m, a)),
-                    }
-                }
-            }
-        };
+        let next = next_delimiter(body, bnd, start.saturating_sub(1));
         let (nl_at, after) = next.ok_or_else(|| MultipartError::Unclosed {
             boundary: boundary.to_string(),
         })?;
@@ -487,14 +514,13 @@ fn split_part(raw: &[u8], offset: usize, index: usize) -> Result<Part<'_>, Multi
             .rev()
             .collect(),
     })?;
-    let mut headers: Vec<(&str, &str)> = Vec::new();
+    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(4);
     // Header lines, with folded continuations (a line starting with a blank) joined to the
     // previous value by keeping the value slice running over the fold.
     let mut line_start = 0;
     let mut cur: Option<(usize, usize, usize)> = None; // (name_start, name_end, value_start)
     let mut cur_end = 0;
     let bytes = head_text.as_bytes();
-    let mut lines = Vec::new();
     while line_start < bytes.len() {
         let nl =
             memchr::memchr(b'\n', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
@@ -502,10 +528,8 @@ fn split_part(raw: &[u8], offset: usize, index: usize) -> Result<Part<'_>, Multi
         if le > line_start && bytes[le - 1] == b'\r' {
             le -= 1;
         }
-        lines.push((line_start, le));
+        let ls = line_start;
         line_start = nl + 1;
-    }
-    for (ls, le) in lines {
         let line = &head_text[ls..le];
         if line.starts_with([' ', '\t']) {
             if cur.is_some() {
@@ -521,11 +545,12 @@ fn split_part(raw: &[u8], offset: usize, index: usize) -> Result<Part<'_>, Multi
         if let Some((ns, ne, vs)) = cur.take() {
             headers.push((&head_text[ns..ne], head_text[vs..cur_end].trim()));
         }
-        let colon = line.find(':').ok_or_else(|| MultipartError::BadHeader {
-            part: index,
-            offset,
-            line: line.chars().take(80).collect(),
-        })?;
+        let colon =
+            memchr::memchr(b':', line.as_bytes()).ok_or_else(|| MultipartError::BadHeader {
+                part: index,
+                offset,
+                line: line.chars().take(80).collect(),
+            })?;
         let name = line[..colon].trim_end();
         if name.is_empty() || !name.bytes().all(|c| c.is_ascii_graphic()) {
             return Err(MultipartError::BadHeader {
@@ -705,5 +730,403 @@ mod tests {
         assert_eq!(m.parts[0].body, b"<pap/>");
         assert_eq!(m.parts[1].body, b"\r\n--x\r\n");
         assert!(m.parts[1].headers.is_empty());
+    }
+
+    /// The implementations before the allocation cuts, as the reference the new ones must
+    /// match on every input (results and errors).
+    mod reference {
+        use super::super::{
+            After, Headers, MAX_PARTS, Multipart, MultipartError, Part, after_delimiter,
+            check_boundary,
+        };
+        use memchr::memmem;
+
+        pub fn media_type(text: &str) -> Result<(String, Vec<(String, String)>), MultipartError> {
+            let bad = || MultipartError::BadMediaType {
+                text: text.chars().take(200).collect(),
+            };
+            let b = text.as_bytes();
+            let mut i = b.iter().position(|&c| c == b';').unwrap_or(b.len());
+            let essence = text[..i].trim().to_ascii_lowercase();
+            let (ty, sub) = essence.split_once('/').ok_or_else(bad)?;
+            // RFC 2045 §5.1 token: visible ASCII but tspecials (a `match`, not a search of the
+            // tspecials list per byte: that search was most of this function's cost).
+            let token = |s: &str| {
+                !s.is_empty()
+                    && s.bytes().all(|c| {
+                        c.is_ascii_graphic()
+                            && !matches!(
+                                c,
+                                b'(' | b')'
+                                    | b'<'
+                                    | b'>'
+                                    | b'@'
+                                    | b','
+                                    | b';'
+                                    | b':'
+                                    | b'\\'
+                                    | b'"'
+                                    | b'/'
+                                    | b'['
+                                    | b']'
+                                    | b'?'
+                                    | b'='
+                            )
+                    })
+            };
+            if !token(ty) || !token(sub) {
+                return Err(bad());
+            }
+            let mut params = Vec::new();
+            while i < b.len() {
+                // b[i] == ';'
+                i += 1;
+                while i < b.len() && b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                if i >= b.len() {
+                    break;
+                }
+                if b[i] == b';' {
+                    continue;
+                }
+                let name_start = i;
+                while i < b.len() && b[i] != b'=' && b[i] != b';' {
+                    i += 1;
+                }
+                let name = text[name_start..i].trim().to_ascii_lowercase();
+                if i >= b.len() || b[i] != b'=' || name.is_empty() {
+                    return Err(bad());
+                }
+                i += 1;
+                while i < b.len() && b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                let value;
+                if i < b.len() && b[i] == b'"' {
+                    i += 1;
+                    let mut v = Vec::new();
+                    loop {
+                        match b.get(i) {
+                            None => return Err(bad()),
+                            Some(b'"') => {
+                                i += 1;
+                                break;
+                            }
+                            Some(b'\\') if i + 1 < b.len() => {
+                                v.push(b[i + 1]);
+                                i += 2;
+                            }
+                            Some(&c) => {
+                                v.push(c);
+                                i += 1;
+                            }
+                        }
+                    }
+                    value = String::from_utf8(v).map_err(|_| bad())?;
+                    while i < b.len() && b[i] != b';' {
+                        if !b[i].is_ascii_whitespace() {
+                            return Err(bad());
+                        }
+                        i += 1;
+                    }
+                } else {
+                    let start = i;
+                    while i < b.len() && b[i] != b';' {
+                        i += 1;
+                    }
+                    value = text[start..i].trim().to_string();
+                }
+                params.push((name, value));
+            }
+            Ok((essence, params))
+        }
+
+        /// Splits a multipart body on `boundary` (RFC 2046 §5.1.1).
+        pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Multipart<'a>, MultipartError> {
+            check_boundary(boundary)?;
+            let dash: Vec<u8> = [b"--".as_slice(), boundary.as_bytes()].concat();
+            let nl_dash: Vec<u8> = [b"\n--".as_slice(), boundary.as_bytes()].concat();
+            let nl_finder = memmem::Finder::new(&nl_dash);
+
+            // The first delimiter: at the very start, or after a line feed.
+            let mut first = None;
+            if body.starts_with(&dash)
+                && let a @ (After::Part(_) | After::Close(_)) = after_delimiter(body, dash.len())
+            {
+                first = Some((0, a));
+            }
+            if first.is_none() {
+                for m in nl_finder.find_iter(body) {
+                    if let a @ (After::Part(_) | After::Close(_)) =
+                        after_delimiter(body, m + nl_dash.len())
+                    {
+                        first = Some((m + 1, a));
+                        break;
+                    }
+                }
+            }
+            let (pre_end, mut state) = first.ok_or_else(|| MultipartError::BoundaryNotFound {
+                boundary: boundary.to_string(),
+            })?;
+            let preamble = &body[..pre_end];
+            let mut parts = Vec::new();
+            loop {
+                let start = match state {
+                    After::Close(epi) => {
+                        if parts.is_empty() {
+                            return Err(MultipartError::NoParts);
+                        }
+                        return Ok(Multipart {
+                            preamble,
+                            parts,
+                            epilogue: &body[epi.min(body.len())..],
+                        });
+                    }
+                    After::Part(s) => s,
+                    // Only Part and Close are ever stored in `state`.
+                    After::NotDelimiter => return Err(MultipartError::NoParts),
+                };
+                if parts.len() >= MAX_PARTS {
+                    return Err(MultipartError::TooManyParts { limit: MAX_PARTS });
+                }
+                // The next real delimiter: search from the line feed that ended the previous
+                // delimiter line, so that a part with nothing in it is found too.
+                let mut pos = start.saturating_sub(1);
+                let next = loop {
+                    match nl_finder.find(&body[pos..]) {
+                        None => break None,
+                        Some(rel) => {
+                            let m = pos + rel;
+                            match after_delimiter(body, m + nl_dash.len()) {
+                                After::NotDelimiter => pos = m + 1,
+                                a => break Some((m, a)),
+                            }
+                        }
+                    }
+                };
+                let (nl_at, after) = next.ok_or_else(|| MultipartError::Unclosed {
+                    boundary: boundary.to_string(),
+                })?;
+                // The line break before the delimiter belongs to the delimiter (CRLF or bare LF).
+                let end = if nl_at > start && body[nl_at - 1] == b'\r' {
+                    nl_at - 1
+                } else {
+                    nl_at
+                };
+                let end = end.max(start);
+                parts.push(split_part(&body[start..end], start, parts.len())?);
+                state = after;
+            }
+        }
+
+        /// Splits one part into headers and body.
+        fn split_part(raw: &[u8], offset: usize, index: usize) -> Result<Part<'_>, MultipartError> {
+            // No headers: the part starts with its blank line.
+            let (head, body) = if raw.starts_with(b"\r\n") {
+                (&raw[..0], &raw[2..])
+            } else if raw.starts_with(b"\n") {
+                (&raw[..0], &raw[1..])
+            } else {
+                let mut found = None;
+                for m in memchr::memchr_iter(b'\n', raw) {
+                    let rest = &raw[m + 1..];
+                    if rest.starts_with(b"\r\n") {
+                        found = Some((m + 1, m + 3));
+                        break;
+                    }
+                    if rest.starts_with(b"\n") {
+                        found = Some((m + 1, m + 2));
+                        break;
+                    }
+                }
+                match found {
+                    Some((h, b)) => (&raw[..h], &raw[b..]),
+                    None if raw.is_empty() => (&raw[..0], &raw[..0]),
+                    None => {
+                        return Err(MultipartError::HeadersUnterminated {
+                            part: index,
+                            offset,
+                        });
+                    }
+                }
+            };
+            let head_text = std::str::from_utf8(head).map_err(|e| MultipartError::BadHeader {
+                part: index,
+                offset,
+                line: String::from_utf8_lossy(&head[..e.valid_up_to().min(head.len())])
+                    .chars()
+                    .rev()
+                    .take(80)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect(),
+            })?;
+            let mut headers: Vec<(&str, &str)> = Vec::new();
+            // Header lines, with folded continuations (a line starting with a blank) joined to the
+            // previous value by keeping the value slice running over the fold.
+            let mut line_start = 0;
+            let mut cur: Option<(usize, usize, usize)> = None; // (name_start, name_end, value_start)
+            let mut cur_end = 0;
+            let bytes = head_text.as_bytes();
+            let mut lines = Vec::new();
+            while line_start < bytes.len() {
+                let nl = memchr::memchr(b'\n', &bytes[line_start..])
+                    .map_or(bytes.len(), |i| line_start + i);
+                let mut le = nl;
+                if le > line_start && bytes[le - 1] == b'\r' {
+                    le -= 1;
+                }
+                lines.push((line_start, le));
+                line_start = nl + 1;
+            }
+            for (ls, le) in lines {
+                let line = &head_text[ls..le];
+                if line.starts_with([' ', '\t']) {
+                    if cur.is_some() {
+                        cur_end = le;
+                        continue;
+                    }
+                    return Err(MultipartError::BadHeader {
+                        part: index,
+                        offset,
+                        line: line.chars().take(80).collect(),
+                    });
+                }
+                if let Some((ns, ne, vs)) = cur.take() {
+                    headers.push((&head_text[ns..ne], head_text[vs..cur_end].trim()));
+                }
+                let colon = line.find(':').ok_or_else(|| MultipartError::BadHeader {
+                    part: index,
+                    offset,
+                    line: line.chars().take(80).collect(),
+                })?;
+                let name = line[..colon].trim_end();
+                if name.is_empty() || !name.bytes().all(|c| c.is_ascii_graphic()) {
+                    return Err(MultipartError::BadHeader {
+                        part: index,
+                        offset,
+                        line: line.chars().take(80).collect(),
+                    });
+                }
+                cur = Some((ls, ls + name.len(), ls + colon + 1));
+                cur_end = le;
+            }
+            if let Some((ns, ne, vs)) = cur {
+                headers.push((&head_text[ns..ne], head_text[vs..cur_end].trim()));
+            }
+            Ok(Part {
+                headers: Headers(headers),
+                body,
+                offset,
+            })
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Media types: the borrowed parse gives the reference's essence, parameters and errors.
+        #[test]
+        fn media_type_is_the_reference_one(
+            essence in proptest::sample::select(vec![
+                "multipart/related", "Multipart/Related", " application/xml ", "a/b",
+                "application/vnd.wap.mms-message", "text", "a/b/c", "text/(x)", "",
+            ]),
+            params in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["boundary", "Type", " start ", "charset", "x", ""]),
+                    proptest::sample::select(vec!["=", "=", "=", " = ", ""]),
+                    proptest::prop_oneof![
+                        4 => "[a-zA-Z0-9 _.-]{0,8}",
+                        4 => "\"([a-z; =\u{e9}]|\\\\[a-z\"\\\\\u{e9}]){0,8}\"[ ]?",
+                        1 => "\"([a-z]|\\\\){0,3}",
+                        1 => "\"x\"y",
+                    ],
+                ),
+                0..4,
+            ),
+            sep in proptest::sample::select(vec![";", "; ", " ;", ";;", ";\t"]),
+            random in "[ -~]{0,30}",
+        ) {
+            let mut text = essence.to_string();
+            for (name, eq, value) in &params {
+                text.push_str(&format!("{sep}{name}{eq}{value}"));
+            }
+            for t in [text.as_str(), random.as_str()] {
+                let new = MediaType::parse(t).map(|m| {
+                    (
+                        m.essence.into_owned(),
+                        m.params
+                            .into_iter()
+                            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                            .collect::<Vec<_>>(),
+                    )
+                });
+                proptest::prop_assert_eq!(new, reference::media_type(t));
+            }
+        }
+
+        /// Bodies: the memchr-driven split gives the reference's parts, preamble, epilogue and
+        /// errors, on well-formed bodies and on mutations of them.
+        #[test]
+        fn split_is_the_reference_one(
+            boundary in proptest::sample::select(vec!["b", "bb", "-", "b-b", "=_x"]),
+            preamble in proptest::sample::select(vec!["", "pre\r\n", "--bx\n", "x--b\n"]),
+            parts in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["", " ", "\t "]),
+                    proptest::sample::select(vec!["\r\n", "\n"]),
+                    proptest::collection::vec(
+                        proptest::sample::select(vec![
+                            "Content-Type: a/b", "X: 1", " folded", "no colon", ": v", "\u{e9}: x",
+                            "K:\u{e9}",
+                        ]),
+                        0..3,
+                    ),
+                    proptest::collection::vec(
+                        proptest::sample::select(vec![
+                            "body", "\r\n", "\n", "--b", "--bb", "--b-", "\u{e9}", "\u{0}", " ",
+                        ]),
+                        0..6,
+                    ),
+                ),
+                0..4,
+            ),
+            close in proptest::sample::select(vec!["--", "--  \r\n", "", "x"]),
+            epilogue in proptest::sample::select(vec!["", "epi", "\r\n--b\r\n"]),
+            edits in proptest::collection::vec((0.0f64..1.0, 0u8..3, proptest::num::u8::ANY), 0..3),
+        ) {
+            let mut body = preamble.to_string();
+            for (pad, nl, headers, content) in &parts {
+                body.push_str(&format!("--{boundary}{pad}{nl}"));
+                for h in headers {
+                    body.push_str(h);
+                    body.push_str(nl);
+                }
+                body.push_str(nl);
+                body.push_str(&content.concat());
+                body.push_str(nl);
+            }
+            body.push_str(&format!("--{boundary}{close}{epilogue}"));
+            let mut body = body.into_bytes();
+            for bytes in [body.clone(), {
+                for (at, op, byte) in &edits {
+                    let i = ((body.len() as f64) * at) as usize;
+                    match op {
+                        0 => body.insert(i, *byte),
+                        1 if i < body.len() => {
+                            body.remove(i);
+                        }
+                        _ if i < body.len() => body[i] = *byte,
+                        _ => {}
+                    }
+                }
+                body.clone()
+            }] {
+                proptest::prop_assert_eq!(parse(&bytes, boundary), reference::parse(&bytes, boundary));
+            }
+        }
     }
 }

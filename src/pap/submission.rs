@@ -100,7 +100,7 @@ impl PapError {
 pub struct ContentEntity<'a> {
     /// The Content-Type header as written.
     pub content_type: &'a str,
-    pub media_type: MediaType,
+    pub media_type: MediaType<'a>,
     /// X-Wap-Application-Id as written (absent: the PPG defaults it, PAP §8 / digest §1.7).
     pub application_id: Option<&'a str>,
     pub content_location: Option<&'a str>,
@@ -131,8 +131,14 @@ pub struct PushSubmission<'a> {
     pub start: Option<String>,
 }
 
+/// A media type's `type/subtype`, before any parameters, trimmed.
+fn essence_of(media: &str) -> &str {
+    let end = memchr::memchr(b';', media.as_bytes()).unwrap_or(media.len());
+    media[..end].trim()
+}
+
 fn is_xml(media: &str) -> bool {
-    let m = media.split(';').next().unwrap_or("").trim();
+    let m = essence_of(media);
     m.eq_ignore_ascii_case("application/xml") || m.eq_ignore_ascii_case("text/xml")
 }
 
@@ -168,13 +174,14 @@ impl<'a> PushSubmission<'a> {
         }
         let boundary = mt.param("boundary").ok_or(SubmissionError::NoBoundary)?;
         let m = multipart::parse(body, boundary)?;
-        if !(2..=3).contains(&m.parts.len()) {
-            return Err(SubmissionError::EntityCount {
-                count: m.parts.len(),
-            }
-            .into());
-        }
-        let control = &m.parts[0];
+        // Control, content and capabilities (2 or 3 entities); taken, not copied.
+        let count = m.parts.len();
+        let mut parts = m.parts.into_iter();
+        let (Some(control), Some(part), capabilities_part, None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(SubmissionError::EntityCount { count }.into());
+        };
         match control.content_type() {
             None => return Err(SubmissionError::ControlNoContentType.into()),
             Some(ct) if !is_xml(ct) => {
@@ -196,7 +203,6 @@ impl<'a> PushSubmission<'a> {
                 .into());
             }
         };
-        let part = &m.parts[1];
         let ct = part
             .content_type()
             .ok_or(SubmissionError::ContentNoContentType)?;
@@ -214,10 +220,10 @@ impl<'a> PushSubmission<'a> {
             application_id: part.headers.get("X-Wap-Application-Id"),
             content_location: part.headers.get("Content-Location"),
             transfer_encoding,
-            headers: part.headers.clone(),
+            headers: part.headers,
             body: decoded,
         };
-        let capabilities = match m.parts.get(2) {
+        let capabilities = match capabilities_part {
             None => None,
             Some(p) => {
                 let ct = p.content_type().unwrap_or("");
@@ -228,7 +234,7 @@ impl<'a> PushSubmission<'a> {
                     .into());
                 }
                 Some(CapabilitiesEntity {
-                    headers: p.headers.clone(),
+                    headers: p.headers,
                     body: p.body,
                 })
             }
@@ -256,7 +262,7 @@ pub enum PapRequest<'a> {
 
 impl<'a> PapRequest<'a> {
     pub fn parse(content_type: &str, body: &'a [u8]) -> Result<PapRequest<'a>, PapError> {
-        let essence = content_type.split(';').next().unwrap_or("").trim();
+        let essence = essence_of(content_type);
         if essence.eq_ignore_ascii_case("multipart/related") {
             return Ok(PapRequest::Push(Box::new(PushSubmission::parse(
                 content_type,

@@ -9,7 +9,7 @@ pub mod tables;
 
 pub use content_type::{ContentType, Media, MimeError, ParamName, ParamValue, Parameter};
 pub use header::{AppId, Header, PUSH_FLAG_AUTHENTICATED, PUSH_FLAG_LAST, PUSH_FLAG_TRUSTED};
-pub use pdu::{MultipartEntry, PduType, PushPdu, decode_multipart, encode_multipart};
+pub use pdu::{MultipartEntry, PduType, PushPdu, decode_multipart, encode_multipart, encode_push};
 pub use primitives::{EncodedString, Reader, Version};
 
 use crate::decode::{Dissection, hex};

@@ -76,24 +76,14 @@ impl PushPdu {
     /// Appends the PDU to `out`. One pass: HeadersLen is written as a 1-octet placeholder and
     /// widened in place only when the headers reach 128 octets.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        out.reserve(self.body.len() + 64);
-        out.push(self.tid);
-        out.push(self.pdu_type.to_u8());
-        let at = out.len();
-        out.push(0);
-        self.content_type.encode_into(out);
-        for h in &self.headers {
-            h.encode_into(out);
-        }
-        let len = out.len() - at - 1;
-        if len < 0x80 {
-            out[at] = len as u8;
-        } else {
-            let mut tmp = [0u8; 5];
-            let n = uintvar_into(&mut tmp, u32::try_from(len).unwrap_or(u32::MAX));
-            out.splice(at..at + 1, tmp[5 - n..].iter().copied());
-        }
-        out.extend_from_slice(&self.body);
+        encode_push_into(
+            out,
+            self.tid,
+            self.pdu_type,
+            &self.content_type,
+            &self.headers,
+            &self.body,
+        );
     }
 
     /// Decodes a Push or ConfirmedPush PDU; other PDU types are refused with `NotAPush`.
@@ -122,6 +112,48 @@ impl PushPdu {
     pub fn header(&self, f: impl Fn(&Header) -> bool) -> Option<&Header> {
         self.headers.iter().find(|h| f(h))
     }
+}
+
+/// The Push PDU of these parts, as [`PushPdu::encode`] writes it, from a borrowed body: the
+/// compiler forwards a PI's content without copying it into a `PushPdu` first.
+pub fn encode_push(
+    tid: u8,
+    pdu_type: PduType,
+    content_type: &ContentType,
+    headers: &[Header],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 64);
+    encode_push_into(&mut out, tid, pdu_type, content_type, headers, body);
+    out
+}
+
+fn encode_push_into(
+    out: &mut Vec<u8>,
+    tid: u8,
+    pdu_type: PduType,
+    content_type: &ContentType,
+    headers: &[Header],
+    body: &[u8],
+) {
+    out.reserve(body.len() + 64);
+    out.push(tid);
+    out.push(pdu_type.to_u8());
+    let at = out.len();
+    out.push(0);
+    content_type.encode_into(out);
+    for h in headers {
+        h.encode_into(out);
+    }
+    let len = out.len() - at - 1;
+    if len < 0x80 {
+        out[at] = len as u8;
+    } else {
+        let mut tmp = [0u8; 5];
+        let n = uintvar_into(&mut tmp, u32::try_from(len).unwrap_or(u32::MAX));
+        out.splice(at..at + 1, tmp[5 - n..].iter().copied());
+    }
+    out.extend_from_slice(body);
 }
 
 /// uintvar length + Content-Type + headers filling exactly that length.

@@ -206,9 +206,15 @@ impl<'a> Reader<'a> {
 
     /// Text-string as UTF-8 text.
     pub fn text_string(&mut self, what: &'static str) -> Result<String, WspError> {
+        self.text_str(what).map(str::to_owned)
+    }
+
+    /// Text-string as UTF-8 text borrowed from the input (what [`Reader::text_string`] checks,
+    /// without the copy).
+    pub fn text_str(&mut self, what: &'static str) -> Result<&'a str, WspError> {
         let offset = self.offset();
         let b = self.text_bytes(what)?;
-        Self::utf8(b, what, offset)
+        std::str::from_utf8(b).map_err(|_| WspError::InvalidUtf8 { what, offset })
     }
 
     /// Quoted-string (§8.4.2.1): `22` + text + NUL. The value is the text after the quote.
