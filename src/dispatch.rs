@@ -656,18 +656,18 @@ mod tests {
     use crate::store::sqlite::SqliteStore;
     use crate::store::{NewRecipient, Priority};
 
+    /// A dispatcher, the sender that starts its shutdown, and the directory of its store.
+    type TestDispatcher = (
+        Arc<Dispatcher<SqliteStore>>,
+        watch::Sender<bool>,
+        tempfile::TempDir,
+    );
+
     /// A dispatcher over a fresh embedded store with no SMSC: its jobs find no route and go
     /// back after the attempt window of the lease (`lease_secs`), with a retry a minute later (a
     /// store clock in whole seconds must not make them due again within a test).
     /// `run` is not started.
-    fn dispatcher(
-        concurrency: usize,
-        lease_secs: u64,
-    ) -> (
-        Arc<Dispatcher<SqliteStore>>,
-        watch::Sender<bool>,
-        tempfile::TempDir,
-    ) {
+    fn dispatcher(concurrency: usize, lease_secs: u64) -> TestDispatcher {
         let dir = tempfile::tempdir().unwrap();
         let metrics = Metrics::new();
         let store = SqliteStore::open(dir.path(), 1000, 64, metrics.clone()).unwrap();
@@ -716,14 +716,7 @@ mod tests {
 
     /// As [`dispatcher`], for a store that does not order the fast path itself (PostgreSQL):
     /// the dispatcher's `backlog` estimate decides.
-    fn estimating_dispatcher(
-        concurrency: usize,
-        lease_secs: u64,
-    ) -> (
-        Arc<Dispatcher<SqliteStore>>,
-        watch::Sender<bool>,
-        tempfile::TempDir,
-    ) {
+    fn estimating_dispatcher(concurrency: usize, lease_secs: u64) -> TestDispatcher {
         let (mut d, stop, dir) = dispatcher(concurrency, lease_secs);
         Arc::get_mut(&mut d)
             .expect("not shared yet")

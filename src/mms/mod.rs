@@ -186,8 +186,8 @@ impl MmsPdu {
     }
 }
 
-/// Reads one field (code + value) at the reader's position.
-pub(crate) fn read_field(r: &mut Reader<'_>) -> Result<HeaderField, MmsError> {
+/// The offset and the first octet of the field at the reader's position (not consumed).
+fn peek_code(r: &Reader<'_>) -> Result<(usize, u8), MmsError> {
     let offset = r.offset();
     let code = r.peek().ok_or(MmsError::Field {
         field: "field code",
@@ -198,6 +198,12 @@ pub(crate) fn read_field(r: &mut Reader<'_>) -> Result<HeaderField, MmsError> {
             offset,
         },
     })?;
+    Ok((offset, code))
+}
+
+/// Reads one field (code + value) at the reader's position.
+pub(crate) fn read_field(r: &mut Reader<'_>) -> Result<HeaderField, MmsError> {
+    let (offset, code) = peek_code(r)?;
     if code < 0x80 {
         // Application-header (OMA-MMS-ENC §7.1, WSP §8.4.2.6): this octet starts its Token-text name.
         return read_application(r, offset);
@@ -222,16 +228,7 @@ pub(crate) fn read_field(r: &mut Reader<'_>) -> Result<HeaderField, MmsError> {
 /// code (0 for an application header) and, for a token, the token: a Text-string is checked in
 /// place, not copied. The notification check reads every field of every push this way.
 pub(crate) fn skip_field(r: &mut Reader<'_>) -> Result<(u8, Option<u8>), MmsError> {
-    let offset = r.offset();
-    let code = r.peek().ok_or(MmsError::Field {
-        field: "field code",
-        code: 0,
-        offset,
-        source: WspError::Truncated {
-            what: "MMS header field",
-            offset,
-        },
-    })?;
+    let (offset, code) = peek_code(r)?;
     if code < 0x80 {
         return read_application(r, offset).map(|_| (0, None));
     }
