@@ -504,6 +504,16 @@ fn writer_loop(
     let mut batch: Vec<Command> = Vec::with_capacity(batch_max);
     while let Ok(first) = rx.recv() {
         batch.push(first);
+        // Woken by the first write of a batch, give the core back once before taking the rest.
+        // Where this thread shares a core with the runtime's workers (one core, or every core
+        // busy), the wake-up preempts the worker that is still turning ready requests into
+        // writes, and the batch is the few queued so far. Smaller batches mean more commits,
+        // each writing its WAL pages and syncing, so more CPU per push, a lower rate and
+        // smaller batches again: scenario 1 at 128 requests in flight on one core settled at
+        // 1,000-3,400 commits per 30,000 pushes and 39-69 us a push. Yielding lets the worker
+        // run to its next wait first: 300-400 commits, 31-45 us (BENCHMARKS.md). On an idle
+        // core the yield returns at once.
+        std::thread::yield_now();
         while batch.len() < batch_max {
             match rx.try_recv() {
                 Ok(c) => batch.push(c),
