@@ -311,4 +311,13 @@ async fn sigterm_drains_unbinds_and_loses_nothing() {
         accepted.iter().all(|id| seen.contains_key(id))
     })
     .await;
+    // A drain records the outcome of every submission the SMSC answered before the process
+    // exits, so the next start submits none of them again: no duplicate after a clean stop
+    // (at-least-once only allows them after a crash).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let twice: Vec<_> = arrivals(&sim).into_iter().filter(|(_, n)| *n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "submitted twice across SIGTERM: {twice:?}"
+    );
 }

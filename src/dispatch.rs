@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::config::{DispatchConfig, SmscConfig};
@@ -88,8 +89,15 @@ pub struct Dispatcher<S> {
     wake: Notify,
     /// One permit per submission in flight (`cfg.concurrency`). The lease loop takes them
     /// before its lease query and the PAP fast path before its insert, so every job leased
-    /// has its permit at once (a job waiting for one would spend its lease waiting).
+    /// has its permit at once (a job waiting for one would spend its lease waiting). A job
+    /// gives its permit back once no SMSC will be asked again in this attempt, before it
+    /// records the outcome: a store write waiting for its group commit is no submission, and
+    /// at 128 requests in flight those waits held enough permits for the PAP fast path to
+    /// find none (see [`Self::records`]).
     permits: Arc<Semaphore>,
+    /// Every job, until its outcome is recorded: the shutdown drain waits for them after the
+    /// last permit came back.
+    records: TaskTracker,
     /// The store keeps the fast path from overtaking a queue itself
     /// ([`PushStore::orders_fast_path`]); otherwise `backlog` is the estimate.
     store_orders_fast_path: bool,
@@ -167,6 +175,7 @@ impl<S: PushStore> Dispatcher<S> {
             store,
             pool,
             permits: Arc::new(Semaphore::new(cfg.concurrency)),
+            records: TaskTracker::new(),
             cfg,
             retry_deadline,
             lease,
@@ -239,10 +248,8 @@ impl<S: PushStore> Dispatcher<S> {
     fn spawn(self: &Arc<Self>, job: Job, permit: OwnedSemaphorePermit) {
         let me = self.clone();
         let stop = self.shutdown.clone();
-        tokio::spawn(async move {
-            me.handle(job, stop).await;
-            drop(permit);
-        });
+        self.records
+            .spawn(async move { me.handle(job, stop, Some(permit)).await });
     }
 
     /// One lease query for as many due recipients as there are free permits (at most
@@ -334,17 +341,27 @@ impl<S: PushStore> Dispatcher<S> {
                 }
             }
         }
-        // Let submissions in flight record their outcome (the fast path's too: they hold
-        // permits).
+        // Let submissions in flight end (the fast path's too: they hold permits), then their
+        // outcomes be recorded. With every permit here nothing can spawn a job any more.
         let _ = self.permits.acquire_many(concurrency).await;
+        self.records.close();
+        self.records.wait().await;
         info!("dispatcher stopped");
     }
 
-    async fn handle(&self, job: Job, mut shutdown: watch::Receiver<bool>) {
+    /// Submits one leased recipient and records the outcome. `permit` goes back as soon as no
+    /// SMSC will be asked again in this attempt (see `permits`).
+    async fn handle(
+        &self,
+        job: Job,
+        mut shutdown: watch::Receiver<bool>,
+        mut permit: Option<OwnedSemaphorePermit>,
+    ) {
         let now = UtcTime::now();
         if let Some(before) = job.deliver_before
             && now >= before
         {
+            drop(permit);
             let desc = format!("deliver-before-timestamp {before} passed before submission");
             self.finish(
                 &job,
@@ -362,7 +379,7 @@ impl<S: PushStore> Dispatcher<S> {
         let mut last_problem = Cow::Borrowed("no SMSC session is bound for this destination");
         let deadline = started + attempt_window(self.lease);
         let mut attempt = self
-            .try_routes(&job, destination, deadline, &mut last_problem)
+            .try_routes(&job, destination, deadline, &mut last_problem, &mut permit)
             .await;
         if attempt == Attempt::NoSession {
             // No session anywhere for this destination: wait (once, inside the attempt window)
@@ -375,13 +392,14 @@ impl<S: PushStore> Dispatcher<S> {
             };
             if up {
                 attempt = self
-                    .try_routes(&job, destination, deadline, &mut last_problem)
+                    .try_routes(&job, destination, deadline, &mut last_problem, &mut permit)
                     .await;
             }
         }
         if attempt == Attempt::Done {
             return;
         }
+        drop(permit);
         // Nothing accepted it: retry later, or give up past the deadline.
         let now = UtcTime::now();
         if now.0 - first_attempt.0 >= self.retry_deadline.as_secs() as i64 {
@@ -408,14 +426,15 @@ impl<S: PushStore> Dispatcher<S> {
     }
 
     /// One pass over the destination's routes: submits on the first that takes the push and
-    /// records the outcome (`Done`), or says why none did, with the last problem in
-    /// `last_problem` for the retry record.
+    /// records the outcome (`Done`, `permit` given back first), or says why none did, with
+    /// the last problem in `last_problem` for the retry record.
     async fn try_routes(
         &self,
         job: &Job,
         destination: &str,
         deadline: Instant,
         last_problem: &mut Cow<'static, str>,
+        permit: &mut Option<OwnedSemaphorePermit>,
     ) -> Attempt {
         // Stays true while every route was down or lost its sessions under the submission.
         let mut only_unavailable = true;
@@ -458,6 +477,7 @@ impl<S: PushStore> Dispatcher<S> {
             debug!(push_id = %job.push_id, smsc = %route.name, segments = count, "submitting");
             match self.pool.submit(&route.name, message).await {
                 SubmitOutcome::Accepted { message_ids } => {
+                    permit.take();
                     self.metrics.push_segments.observe(count as f64);
                     let segs = message_ids
                         .into_iter()
@@ -506,6 +526,7 @@ impl<S: PushStore> Dispatcher<S> {
                         route.name,
                         segment + 1
                     );
+                    permit.take();
                     self.finish(job, MessageState::Undeliverable, code, &desc)
                         .await;
                     return Attempt::Done;
@@ -818,6 +839,35 @@ mod tests {
         assert!(d.backlog.empty(), "it came back short");
         let leased = |how: &str| d.metrics.dispatch_leased.with_label_values(&[how]).get();
         assert_eq!(leased("query"), due as u64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_drain_waits_for_outcomes_recorded_after_the_permits_came_back() {
+        let (d, stop, _dir) = dispatcher(8, 30);
+        assert_eq!(d.lease_once().await, Some(0));
+        // No SMSC: each job waits for a session inside its attempt window, holding its permit.
+        let ids: Vec<String> = (0..4).map(|i| format!("drain-{i}")).collect();
+        for id in &ids {
+            assert_eq!(push_through(&d, id).await, Some(1));
+        }
+        let run = tokio::spawn(d.clone().run());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Shutdown: every job stops waiting, gives its permit back, then records its retry.
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .expect("the dispatcher stops")
+            .unwrap();
+        // Committed before run returned: a status query (a reader, not queued behind the
+        // writer's commands) already sees each retry's description.
+        for id in &ids {
+            let status = d.store.status(id, &[]).await.unwrap();
+            let status = status.expect("a known push-id");
+            assert!(
+                status.iter().all(|r| r.desc.contains("no SMSC session")),
+                "{id}'s retry was not recorded when the dispatcher stopped: {status:?}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
