@@ -441,6 +441,38 @@ fn bad_address_is_2002() {
 }
 
 #[test]
+fn address_with_a_control_character_is_2002() {
+    let e = doc_err("bad-address-control-character.xml");
+    assert_eq!(
+        e.kind,
+        DocumentErrorKind::Address {
+            element: "address".into(),
+            source: AddressError::ControlCharacter {
+                code: 1,
+                offset: 43
+            }
+        }
+    );
+    assert_eq!(e.pap_code(), PapCode::AddressError);
+    assert_eq!(e.push_id.as_deref(), Some("cc1"));
+}
+
+/// The pap_document fuzz target's property on an input it once failed (a mutated copy of a
+/// vector, with an address holding a C0 control within the length limit that, written back
+/// with U+FFFD for it, no longer parsed): whatever parses is written, and that parses back.
+#[test]
+fn fuzz_pap_document_crash_1_parses_back_or_is_refused() {
+    let data = raw("fuzz-pap-document-crash-1.bin");
+    match PapDocument::parse(&data) {
+        Ok(d) => {
+            let again = PapDocument::parse(d.to_xml().as_bytes()).expect("written back, parses");
+            assert_eq!(again.to_xml(), d.to_xml());
+        }
+        Err(e) => assert_eq!(e.pap_code(), PapCode::AddressError, "{e}"),
+    }
+}
+
+#[test]
 fn unsupported_version_is_3002() {
     let e = doc_err("bad-version.xml");
     assert_eq!(
