@@ -282,7 +282,8 @@ pub struct RouteConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DispatchConfig {
-    /// Recipients handled at once by this instance.
+    /// Recipients being submitted at once by this instance: leased and not yet answered by an
+    /// SMSC (recording the outcome afterwards takes no slot).
     pub concurrency: usize,
     /// Backoff between attempts of a recipient whose submit failed transiently.
     #[serde(with = "humantime_serde")]
